@@ -1,0 +1,560 @@
+"""config.yaml -> one validated, typed settings object.
+
+The schema is declared once, each field with its default and a description (the README
+documents the same keys). Validation collects every problem with its key path, names the
+nearest valid key for a typo, and raises one ConfigError. Secrets never live in the file:
+keys ending in `_env` name the environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from digest.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "config.yaml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- sources
+class SourceBase(Model):
+    name: str = Field(description="A short name for the source, unique in the config.")
+    enabled: bool = Field(True, description="Set to false to skip the source.")
+    max_papers: int | None = Field(None, ge=1, description="Keep at most this many papers.")
+    timeout: float = Field(30.0, gt=0, description="Total seconds allowed for one fetch.")
+
+
+class SampleSource(SourceBase):
+    type: Literal["sample"]
+    dataset: Literal["trending", "huggingface", "all"] = Field(
+        "all", description="trending: the 62 seed papers; huggingface: a recorded daily list."
+    )
+
+
+class HuggingFaceSource(SourceBase):
+    type: Literal["huggingface"]
+    url: str | None = Field(None, description="Replaces the daily_papers endpoint in full.")
+    date: str | None = Field(None, description="YYYY-MM-DD; default: the latest list.")
+    limit: int = Field(50, ge=1, le=100, description="Papers per page.")
+    pages: int = Field(1, ge=1, le=20, description="How many pages to read.")
+    sort: Literal["publishedAt", "trending"] | None = None
+
+
+class ArxivSource(SourceBase):
+    type: Literal["arxiv"]
+    query: str = Field(description='arXiv search_query, e.g. cat:cs.LG AND abs:"diffusion"')
+    url: str | None = Field(None, description="Replaces the API query endpoint.")
+    max_results: int = Field(100, ge=1, le=2000, description="Papers per page.")
+    max_total: int = Field(500, ge=1, le=30000, description="Stop after this many papers.")
+    delay: float = Field(3.0, ge=0, description="Seconds between requests (arXiv asks 3).")
+
+
+class ArxivFeedSource(SourceBase):
+    type: Literal["arxiv-feed"]
+    categories: list[str] = Field(min_length=1, description="e.g. [cs.LG, cs.CL]")
+    format: Literal["rss", "atom"] = "rss"
+    announce_type: list[Literal["new", "cross", "replace", "replace-cross"]] = Field(
+        default_factory=lambda: ["new", "cross"]
+    )
+    url: str | None = Field(None, description="Replaces the feed URL in full.")
+
+
+class FeedSource(SourceBase):
+    type: Literal["feed"]
+    url: str = Field(description="Any RSS or Atom feed.")
+
+
+class FileSource(SourceBase):
+    type: Literal["file"]
+    path: str = Field(description="A .json, .jsonl or .csv file of papers.")
+    format: Literal["json", "jsonl", "csv"] | None = Field(None, description="Default: by suffix.")
+
+
+SourceConfig = Annotated[
+    Union[
+        SampleSource, HuggingFaceSource, ArxivSource, ArxivFeedSource, FeedSource, FileSource
+    ],
+    Field(discriminator="type"),
+]
+SOURCE_TYPES = {
+    "sample": SampleSource,
+    "huggingface": HuggingFaceSource,
+    "arxiv": ArxivSource,
+    "arxiv-feed": ArxivFeedSource,
+    "feed": FeedSource,
+    "file": FileSource,
+}
+
+
+# --------------------------------------------------------------------------- topics
+class TopicConfig(Model):
+    name: str = Field(description="Shown as the section heading; subscribers refer to it.")
+    query: str | None = Field(
+        None, description="Query: words, \"phrases\", AND/OR/NOT, (), title:/abstract:/author:/"
+        "category:/source: scopes. Empty: rank by popularity (trending)."
+    )
+    description: str = ""
+    min_score: float = Field(0.0, ge=0, description="Papers scoring below are not sent.")
+    max_papers: int | None = Field(None, ge=1, description="At most this many per digest.")
+    authors: list[str] = Field(default_factory=list, description="Always include their papers.")
+    similar_to: list[str] = Field(
+        default_factory=list, description="Example papers (ids or titles): more like these."
+    )
+    similarity: Literal["tfidf", "semantic"] = "tfidf"
+    min_similarity: float = Field(0.2, ge=0, le=1)
+    boost_upvotes: float = Field(0.0, ge=0, description="Weight of Hugging Face upvotes.")
+    boost_recency: float = Field(0.0, ge=0, description="Weight of freshness.")
+
+
+# --------------------------------------------------------------------------- subscribers
+class SubscriberConfig(Model):
+    email: str
+    name: str = ""
+    topics: list[str] = Field(default_factory=list, description="Topic names; empty: all.")
+    cadence: Literal["daily", "weekly"] = "daily"
+    weekday: int = Field(0, ge=0, le=6, description="For weekly: monday..sunday (or 0-6).")
+    max_papers: int = Field(20, ge=1, le=500)
+    timezone: str | None = None
+    send_empty: bool = False
+    authors: list[str] = Field(default_factory=list)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalize_email(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if any(ch in value for ch in "\r\n\x0b\x0c\x85\u2028\u2029"):
+            raise ValueError("a name cannot contain a line break")
+        return value
+
+    @field_validator("weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            key = value.strip().lower()
+            for i, day in enumerate(WEEKDAYS):
+                if key == day or (len(key) >= 3 and day.startswith(key)):
+                    return i
+            raise ValueError(f"unknown weekday {value!r}; use one of {', '.join(WEEKDAYS)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+
+# --------------------------------------------------------------------------- outputs
+class OutputConfig(Model):
+    dir: str = Field("out", description="Where digests, feeds and the archive are written.")
+    archive: bool = Field(True, description="Write the static web archive (out/archive/).")
+    eml: bool = Field(True, description="Write an .eml per digest (disk delivery).")
+
+
+class FeedsConfig(Model):
+    all: bool = Field(True, description="One feed with every selected paper.")
+    per_topic: bool = Field(True, description="One feed per topic.")
+    formats: list[Literal["rss", "atom"]] = Field(default_factory=lambda: ["rss", "atom"])
+    max_entries: int = Field(100, ge=1, le=10000, description="A feed keeps the last N entries.")
+
+
+class SelectionConfig(Model):
+    lookback_days: float = Field(
+        7.0, gt=0, description="Papers first seen this many days ago are still candidates."
+    )
+
+
+class DeliveryConfig(Model):
+    method: Literal["disk", "smtp"] = "disk"
+    from_: str = Field("Paper Digest <digest@localhost>", alias="from")
+    reply_to: str | None = None
+
+    @field_validator("from_", "reply_to")
+    @classmethod
+    def _no_newline(cls, value: str | None) -> str | None:
+        if value and any(ch in value for ch in "\r\n\x0b\x0c\x85\u2028\u2029"):
+            raise ValueError("cannot contain a line break")
+        return value
+
+
+class SmtpConfig(Model):
+    host: str = "localhost"
+    port: int | None = Field(None, ge=1, le=65535, description="Default: 587/465/25 by security.")
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = Field(None, description="Environment variable with the password.")
+    from_: str | None = Field(None, alias="from", description="Sender; default delivery.from.")
+    connections: int = Field(1, ge=1, le=32)
+    rate: float | None = Field(None, gt=0, description="At most this many messages per second.")
+    timeout: float = Field(30.0, gt=0)
+    ca_file: str | None = Field(None, description="PEM file of CAs to trust (else the system's).")
+    verify: bool = Field(True, description="Verify the server certificate. Keep it on.")
+    retry_hours: float = Field(72.0, gt=0, description="Keep retrying temporary failures this long.")
+    max_attempts_per_run: int = Field(3, ge=1, le=10)
+    pause_after_failures: int = Field(10, ge=1, description="Pause the batch after K in a row.")
+    helo: str | None = None
+
+    @property
+    def effective_port(self) -> int:
+        if self.port:
+            return self.port
+        return {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class ScheduleConfig(Model):
+    cron: str = Field("0 7 * * *", description="When daily digests go out (crontab syntax).")
+    weekly_cron: str | None = Field(None, description="When weekly digests go out; default: cron.")
+    misfire_grace: int = Field(6 * 3600, ge=1, description="Seconds a late wake-up still runs.")
+    lock_wait: float = Field(10.0, ge=0, description="Seconds to wait for another run's lock.")
+
+
+class WebConfig(Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    secret_env: str = Field("DIGEST_SECRET", description="Env var holding the signing secret.")
+    confirm_hours: float = Field(48.0, gt=0)
+    subscribe_rate: int = Field(5, ge=1, description="Subscribe requests per client per hour.")
+
+
+class ListConfig(Model):
+    id: str | None = Field(None, description="List-Id; default derived from the title.")
+    unsubscribe_mailto: str | None = Field(None, description="mailto: address for List-Unsubscribe.")
+
+
+class Config(Model):
+    title: str = Field("Trending Papers", description="The digest's name (subject, header, feeds).")
+    timezone: str = Field("UTC", description="IANA name, e.g. Europe/Paris.")
+    state: str = Field("state.sqlite", description="SQLite file holding ledgers and runs.")
+    base_url: str | None = Field(None, description="Public URL of `digest serve` / the archive.")
+    templates: str | None = Field(None, description="Folder whose templates override ours.")
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    sources: list[SourceConfig] = Field(default_factory=lambda: [SampleSource(name="sample", type="sample")])
+    topics: list[TopicConfig] = Field(default_factory=list)
+    subscribers: list[SubscriberConfig] = Field(default_factory=list)
+    feeds: FeedsConfig = Field(default_factory=FeedsConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    smtp: SmtpConfig | None = None
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    list_: ListConfig = Field(default_factory=ListConfig, alias="list")
+
+    # Set by load(): the folder relative paths are resolved against. Not a YAML key.
+    root: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http://)")
+        return value.rstrip("/")
+
+    # Paths relative to the config file's folder.
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def state_path(self) -> Path:
+        return self.path(self.state)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.output.dir)
+
+    @property
+    def templates_dir(self) -> Path | None:
+        return self.path(self.templates) if self.templates else None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sender(self) -> str:
+        if self.delivery.method == "smtp" and self.smtp and self.smtp.from_:
+            return self.smtp.from_
+        return self.delivery.from_
+
+    def topic(self, name: str) -> TopicConfig:
+        for t in self.topics:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- helpers
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Europe/Paris") from None
+    return value
+
+
+def normalize_email(value: str) -> str:
+    """Validate and normalise an address (domain lower-cased). Raises ValueError."""
+    from email_validator import EmailNotValidError, validate_email
+
+    if not isinstance(value, str):
+        raise ValueError("must be an email address")
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address ({exc})") from None
+
+
+def _loc(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _model_at(loc: tuple[Any, ...], raw: Any) -> type[BaseModel] | None:
+    """The model class that owns the key at `loc` (for nearest-name suggestions)."""
+    model: Any = Config
+    node = raw
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if model is None:
+            return None
+        field = _field_by_key(model, part)
+        if field is None:
+            # A discriminated-union tag such as "sample" (pydantic puts it in the loc).
+            if part in SOURCE_TYPES:
+                model = SOURCE_TYPES[part]
+                continue
+            return None
+        node = node.get(part) if isinstance(node, dict) else None
+        model = _inner_model(field.annotation, node)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _field_by_key(model: type[BaseModel], key: str):
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            return field
+    return None
+
+
+def _inner_model(annotation: Any, node: Any) -> Any:
+    import typing
+
+    args = typing.get_args(annotation)
+    if annotation is not None and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in args:
+        found = _inner_model(arg, node)
+        if found is not None:
+            if found is SampleSource and isinstance(node, dict):
+                return SOURCE_TYPES.get(str(node.get("type")), None)
+            return found
+    return None
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items() if n != "root"]
+
+
+def _describe(error: dict[str, Any], raw: Any) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        model = _model_at(loc, raw)
+        parent = _loc(p for p in loc[:-1] if p not in SOURCE_TYPES)
+        where = f" in {parent}" if loc[:-1] else ""
+        message = f"unknown key {key!r}{where}"
+        if model is not None:
+            close = difflib.get_close_matches(key, _keys(model), n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+            else:
+                message += f"; valid keys: {', '.join(_keys(model))}"
+        return message
+    path = _loc(p for p in loc if p not in SOURCE_TYPES)
+    msg = error["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "union_tag_invalid":
+        msg = f"unknown source type {error['input'].get('type')!r}; use one of {', '.join(SOURCE_TYPES)}"
+    if kind == "union_tag_not_found":
+        msg = f"missing 'type'; use one of {', '.join(SOURCE_TYPES)}"
+    return f"{path}: {msg}"
+
+
+def _cross_checks(raw: dict[str, Any]) -> list[str]:
+    """Checks across sections. They run on the raw data, so they are reported together with
+    field errors instead of after them."""
+    problems: list[str] = []
+    topics = raw.get("topics") or []
+    names = [t.get("name") for t in topics if isinstance(t, dict)]
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            problems.append(f"topics[{i}].name: topic {name!r} is defined twice")
+        seen.add(name)
+    sources = raw.get("sources") or []
+    snames: set[str] = set()
+    for i, s in enumerate(sources if isinstance(sources, list) else []):
+        if isinstance(s, dict) and s.get("name") in snames:
+            problems.append(f"sources[{i}].name: source {s.get('name')!r} is defined twice")
+        if isinstance(s, dict):
+            snames.add(s.get("name"))
+    emails: dict[str, int] = {}
+    subscribers = raw.get("subscribers") or []
+    for i, sub in enumerate(subscribers if isinstance(subscribers, list) else []):
+        if not isinstance(sub, dict):
+            continue
+        email = sub.get("email")
+        if isinstance(email, str):
+            key = email.strip().lower()
+            if key in emails:
+                problems.append(
+                    f"subscribers[{i}].email: {email!r} is listed twice "
+                    f"(also subscribers[{emails[key]}])"
+                )
+            emails.setdefault(key, i)
+        for t in sub.get("topics") or []:
+            if t not in seen:
+                close = difflib.get_close_matches(str(t), [str(n) for n in names], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else (
+                    f"; defined topics: {', '.join(map(str, names))}" if names else "; no topics are defined"
+                )
+                problems.append(f"subscribers[{i}].topics: unknown topic {t!r}{hint}")
+    delivery = raw.get("delivery") or {}
+    if isinstance(delivery, dict) and delivery.get("method") == "smtp" and not raw.get("smtp"):
+        problems.append("smtp: delivery.method is smtp but there is no smtp section")
+    return problems
+
+
+def parse(raw: Any, root: Path = Path("."), source: str = "config") -> Config:
+    """Validate a loaded YAML document. Raises ConfigError listing every problem."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys", [])
+    problems: list[str] = []
+    config: Config | None = None
+    try:
+        config = Config.model_validate({**raw, "root": root})
+    except ValidationError as exc:
+        problems += [_describe(e, raw) for e in exc.errors()]
+    problems += _cross_checks(raw)
+    # Topic queries are parsed here so a bad query is a config error naming the topic.
+    problems += _query_checks(raw)
+    if problems or config is None:
+        raise ConfigError(
+            f"{source} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:",
+            problems,
+            hint="fix the keys named above; the README documents every key",
+        )
+    return config
+
+
+def _query_checks(raw: dict[str, Any]) -> list[str]:
+    try:
+        from digest.query import QuerySyntaxError, parse_query
+    except ImportError:  # pragma: no cover - the query module ships with the package
+        return []
+    problems = []
+    for i, topic in enumerate(raw.get("topics") or []):
+        if isinstance(topic, dict) and isinstance(topic.get("query"), str) and topic["query"].strip():
+            try:
+                parse_query(topic["query"])
+            except QuerySyntaxError as exc:
+                problems.append(f"topics[{i}].query (topic {topic.get('name')!r}): {exc}")
+    return problems
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Load config.yaml. With no path: ./config.yaml if present, else the built-in default."""
+    if path is None:
+        candidate = Path(DEFAULT_CONFIG_NAME)
+        if not candidate.exists():
+            return default_config(Path("."))
+        path = candidate
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {str(path)!r} does not exist", hint="check the --config path"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {str(path)!r}: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{path} is not valid YAML{where}: {problem}",
+            hint="check indentation and quoting (a query with a colon needs quotes)",
+        ) from None
+    return parse(raw, root=path.resolve().parent, source=str(path))
+
+
+DEFAULT_YAML = """\
+title: Trending Papers
+timezone: UTC
+state: state.sqlite
+output:
+  dir: out
+sources:
+  - name: sample
+    type: sample
+topics:
+  - name: Efficient LLMs
+    query: '"large language model" OR LLM OR inference OR quantization'
+  - name: Vision
+    query: 'image OR vision OR visual OR video'
+  - name: Trending
+subscribers:
+  - email: reader@example.org
+    name: Example Reader
+    topics: [Efficient LLMs, Vision, Trending]
+    max_papers: 15
+feeds:
+  all: true
+  per_topic: true
+delivery:
+  method: disk
+"""
+
+
+def default_config(root: Path) -> Config:
+    """The built-in default: the bundled sample, written to ./out, state in ./state.sqlite."""
+    return parse(yaml.safe_load(DEFAULT_YAML), root=root, source="built-in default config")

@@ -1,0 +1,185 @@
+"""The HTML email: MJML compiled once per run, Jinja per subscriber.
+
+The naive path is Jinja(email/digest.mjml) -> MJML -> mjml2html for every subscriber; mjml2html
+dominates its cost. The fast path runs mjml2html once on the template *source* (Jinja tags
+survive: mjml copies mj-text / mj-raw / mj-title / mj-preview content verbatim) and uses the
+resulting HTML as the per-subscriber Jinja template. Each paper's card is rendered once per
+run and reused. Both paths produce the same bytes; the first digest of a run is rendered both
+ways and compared, and a template override that breaks the equivalence (Jinja inside an MJML
+attribute, say) makes the renderer fall back to the naive path for the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from digest.models import Digest, Links, Match, Paper
+from digest.render import view
+from digest.render.templates import template_error
+
+log = logging.getLogger(__name__)
+
+MJML_TEMPLATE = "email/digest.mjml"
+CARD_TEMPLATE = "email/card.html"
+_CACHE_LIMIT = 20000
+# Jinja comments, with their whitespace control, removed before mjml sees the source.
+# mjml drops whitespace that holds a newline between two tags; cards get the same treatment
+# so that a card inserted after compilation reads exactly as mjml would have printed it.
+_BETWEEN_TAGS = re.compile(r">[ \t\r\n]*\n[ \t\r\n]*<")
+_COMMENT = re.compile(r"(\s*)\{#(-?).*?(-?)#\}(\s*)", re.DOTALL)
+
+
+def _strip_comments(source: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        return ("" if m.group(2) else m.group(1)) + ("" if m.group(3) else m.group(4))
+
+    return _COMMENT.sub(repl, source)
+
+
+def mjml_to_html(source: str, name: str = MJML_TEMPLATE) -> str:
+    import mjml  # imported here: `import digest.render` stays light
+
+    try:
+        return mjml.mjml2html(source)
+    except Exception as exc:  # noqa: BLE001 - mjml raises plain exceptions on bad markup
+        raise template_error(name, exc) from exc
+
+
+class EmailRenderer:
+    def __init__(self, env: jinja2.Environment, title: str, slugs: dict[str, str]) -> None:
+        self.env = env
+        self.title = title
+        self.slugs = slugs
+        self.mode = "compiled"  # or "naive" once an override proved not to compile
+        self._verified = False
+        self._compiled: jinja2.Template | None = None
+        self._papers: dict[Paper, view.PaperView] = {}
+        self._cards: dict[Match, Markup] = {}
+        self._matches: dict[Match, view.MatchView] = {}
+        try:
+            self._card_template = env.get_template(CARD_TEMPLATE)
+            self._mjml_template = env.get_template(MJML_TEMPLATE)
+        except jinja2.TemplateError as exc:
+            raise template_error(getattr(exc, "name", None) or MJML_TEMPLATE, exc) from exc
+
+    # ------------------------------------------------------------------ pieces
+    def paper(self, paper: Paper) -> view.PaperView:
+        pv = self._papers.get(paper)
+        if pv is None:
+            if len(self._papers) > _CACHE_LIMIT:
+                self._papers.clear()
+            pv = self._papers[paper] = view.paper_view(paper)
+        return pv
+
+    def match(self, match: Match) -> view.MatchView:
+        mv = self._matches.get(match)
+        if mv is None:
+            if len(self._matches) > _CACHE_LIMIT:
+                self._matches.clear()
+            mv = self._matches[match] = view.match_view(match, self.paper(match.paper))
+        return mv
+
+    def card(self, match: Match) -> Markup:
+        html = self._cards.get(match)
+        if html is None:
+            if len(self._cards) > _CACHE_LIMIT:
+                self._cards.clear()
+            try:
+                html = Markup(
+                    _BETWEEN_TAGS.sub("><", self._card_template.render(m=self.match(match)).strip())
+                )
+            except jinja2.TemplateError as exc:
+                raise template_error(CARD_TEMPLATE, exc) from exc
+            self._cards[match] = html
+        return html
+
+    def context(self, digest: Digest, links: Links) -> dict[str, Any]:
+        """The template context of one digest (the same for the HTML and the text twin)."""
+        sections = [
+            {
+                "topic": view.one_line(s.topic),
+                "slug": self.slugs.get(s.topic) or view.slugify(s.topic),
+                "count": len(s.matches),
+                "cards": [self.card(m) for m in s.matches],
+                "matches": [self.match(m) for m in s.matches],
+            }
+            for s in digest.sections
+            if s.matches
+        ]
+        n_papers = sum(s["count"] for s in sections)
+        summary = view.summary_line(n_papers, len(sections))
+        titles = "; ".join(self.paper(m.paper).title for m in digest.matches[:3])
+        preheader = view.cut(f"{summary}: {titles}" if titles else summary, 140)
+        return {
+            "subject": view.subject_line(self.title, digest),
+            "preheader": preheader,
+            "title": view.one_line(self.title),
+            "date_label": view.long_date(digest.issue.date),
+            "summary": summary,
+            "sections": sections,
+            "omitted": digest.omitted,
+            "links": links,
+            "reason": reason_line(self.title, digest),
+            "subscriber": digest.subscriber,
+            "issue": digest.issue,
+        }
+
+    # ------------------------------------------------------------------ paths
+    def naive(self, ctx: dict[str, Any]) -> str:
+        try:
+            source = self._mjml_template.render(ctx)
+        except jinja2.TemplateError as exc:
+            raise template_error(MJML_TEMPLATE, exc) from exc
+        return mjml_to_html(source)
+
+    def compiled(self) -> jinja2.Template | None:
+        if self._compiled is None and self.mode == "compiled":
+            source = self._source(MJML_TEMPLATE)
+            try:
+                self._compiled = self.env.from_string(mjml_to_html(_strip_comments(source)))
+            except jinja2.TemplateError as exc:
+                log.warning("email template does not compile once (%s); using the slow path", exc)
+                self.mode = "naive"
+            except Exception as exc:  # noqa: BLE001 - the naive path reports real errors
+                log.warning("email template does not compile once (%s); using the slow path", exc)
+                self.mode = "naive"
+        return self._compiled
+
+    def _source(self, name: str) -> str:
+        loader = self.env.loader
+        assert loader is not None
+        return loader.get_source(self.env, name)[0]
+
+    def html(self, ctx: dict[str, Any]) -> str:
+        template = self.compiled()
+        if template is None:
+            return self.naive(ctx)
+        try:
+            fast = template.render(ctx)
+        except jinja2.TemplateError as exc:
+            raise template_error(MJML_TEMPLATE, exc) from exc
+        if not self._verified:
+            self._verified = True
+            if fast != self.naive(ctx):
+                log.warning(
+                    "the compiled email template differs from the per-subscriber MJML render; "
+                    "using the slow path (keep Jinja out of MJML attributes to fix this)"
+                )
+                self.mode = "naive"
+                self._compiled = None
+                return self.naive(ctx)
+        return fast
+
+
+def reason_line(title: str, digest: Digest) -> str:
+    sub = digest.subscriber
+    topics = ", ".join(view.one_line(t) for t in sub.topics) if sub.topics else "all topics"
+    return (
+        f"You receive the {sub.cadence} {view.one_line(title)} digest at {sub.email} "
+        f"because you subscribed to: {topics}."
+    )

@@ -1,0 +1,249 @@
+"""Selection: which new papers each topic matches (and why), and each subscriber's digest.
+
+A topic matches a paper when its query matches (digest/query.py), when the paper resembles
+one of its `similar_to` examples (digest/similar.py), or when one of its `authors` wrote it.
+A topic with none of the three is a trending topic: every paper, ranked by popularity.
+Scores are on the documented 0..1 scale of digest/rank.py (plus boosts); papers under
+`min_score` are dropped, then the best `max_papers` are kept.
+
+The index is built once per call from `papers` (the new ones) and shared by every topic;
+`history` is only read to find `similar_to` examples. numpy/scipy are imported on first
+use so `import digest.select` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from digest.analyze import name_matches, name_tokens
+from digest.models import Digest, Issue, Match, Paper, Reason, Subscriber, TopicSection
+from digest.query import Query, parse_query
+
+AUTHORS_SECTION = "Followed authors"
+
+
+def match_topics(
+    papers: Sequence[Paper],
+    topics: Sequence[Any],
+    now: datetime,
+    *,
+    history: Sequence[Paper] = (),
+    vector_cache: Any = None,
+    embedder: Any = None,
+) -> dict[str, list[Match]]:
+    """Every topic's matches, best first, after its min_score and max_papers cut.
+
+    `vector_cache` (digest.store.vectors.VectorCache) keeps embeddings between runs for
+    `similarity: semantic`; `embedder` replaces the model (tests)."""
+    batch = _Batch(list(papers), list(history), now, vector_cache, embedder)
+    return {topic.name: batch.match(topic) for topic in topics}
+
+
+class _Batch:
+    """What every topic shares: the papers, their index and TF-IDF model, built lazily."""
+
+    def __init__(self, papers: list[Paper], history: list[Paper], now: datetime,
+                 vector_cache: Any, embedder: Any) -> None:
+        self.papers, self.history, self.now = papers, history, now
+        self.vector_cache, self._embedder = vector_cache, embedder
+        self._index: Any = None
+        self._tfidf: Any = None
+        self._authors: dict[str, list[tuple[int, str, tuple[str, ...]]]] | None = None
+
+    @property
+    def index(self) -> Any:
+        if self._index is None:
+            from digest.index import build_index
+
+            self._index = build_index(self.papers)
+        return self._index
+
+    @property
+    def tfidf(self) -> Any:
+        if self._tfidf is None:
+            from digest.similar import TfidfModel
+
+            self._tfidf = TfidfModel(self.index)
+        return self._tfidf
+
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from digest.similar import load_embedder
+
+            self._embedder = load_embedder()
+        return self._embedder
+
+    # -------------------------------------------------------------------- one topic
+    def match(self, topic: Any) -> list[Match]:
+        import numpy as np
+
+        from digest import rank
+
+        n = len(self.papers)
+        if n == 0:
+            return []
+        query = _query(topic)
+        followed = [f for f in (getattr(topic, "authors", None) or []) if f.strip()]
+        examples_refs = getattr(topic, "similar_to", None) or []
+        rel = np.zeros(n)
+        matched = np.zeros(n, dtype=bool)
+        pinned = np.zeros(n, dtype=bool)
+        reasons: dict[int, list[Reason]] = {}
+        trending = query is None and not followed and not examples_refs
+        if trending:
+            rel = np.fromiter((rank.popularity(p) for p in self.papers), np.float64, n)
+            matched[:] = True
+        if query is not None:
+            result = query.run(self.index)
+            rel[result.docs] = result.scores
+            matched[result.docs] = True
+            for i, d in enumerate(result.docs.tolist()):
+                reasons.setdefault(d, []).extend(result.reasons(i))
+        if examples_refs:
+            sims, labels = self._similar(topic, examples_refs)
+            if sims.shape[1]:
+                best = sims.max(axis=1)
+                which = sims.argmax(axis=1)
+                ok = best >= topic.min_similarity
+                rel = np.where(ok, 1.0 - (1.0 - rel) * (1.0 - best), rel)
+                matched |= ok
+                for d in np.flatnonzero(ok).tolist():
+                    reasons.setdefault(d, []).append(Reason("similar", labels[which[d]]))
+        for d, name in self._by_authors(followed):
+            pinned[d] = matched[d] = True
+            rel[d] = 1.0
+            reasons.setdefault(d, []).append(Reason("author", name, "author"))
+        docs = np.flatnonzero(matched)
+        score = rel[docs] + rank.boosts(self.papers, docs, topic.boost_upvotes,
+                                        topic.boost_recency, self.now)
+        keep = pinned[docs] | (score >= topic.min_score)
+        docs, score = docs[keep], score[keep]
+        order = np.lexsort((docs, -score))  # best first; ties keep source order
+        if topic.max_papers:
+            order = order[: topic.max_papers]
+        out = []
+        for j in order.tolist():
+            d = int(docs[j])
+            paper = self.papers[d]
+            why = reasons.get(d) or (
+                [Reason("trending", rank.trending_reason_text(paper))] if trending else [])
+            out.append(Match(paper, topic.name, round(float(score[j]), 6), tuple(why)))
+        return out
+
+    def _similar(self, topic: Any, refs: Sequence[str]) -> tuple[Any, list[str]]:
+        from digest.similar import resolve_examples, semantic_similarity
+
+        examples = resolve_examples(refs, [*self.papers, *self.history])
+        if getattr(topic, "similarity", "tfidf") == "semantic":
+            sims = semantic_similarity(self.papers, examples, self.embedder(), self.vector_cache)
+        else:
+            sims = self.tfidf.similarity(examples)
+        positions = {p.id: d for d, p in enumerate(self.papers)}
+        for k, ex in enumerate(examples):  # an example is not "like itself"
+            if ex.paper is not None and ex.paper.id in positions:
+                sims[positions[ex.paper.id], k] = 0.0
+        return sims, [ex.label for ex in examples]
+
+    def _by_authors(self, followed: Sequence[str]) -> list[tuple[int, str]]:
+        if not followed:
+            return []
+        if self._authors is None:
+            table: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {}
+            for d, p in enumerate(self.papers):
+                for name in p.authors:
+                    tokens = name_tokens(name)
+                    for tok in set(tokens):
+                        table.setdefault(tok, []).append((d, name, tokens))
+            self._authors = table
+        hits: dict[int, str] = {}
+        for name in followed:
+            want = name_tokens(name)
+            if not want:
+                continue
+            for d, author, tokens in self._authors.get(want[-1], []):
+                if d not in hits and name_matches(want, tokens):
+                    hits[d] = author
+        return sorted(hits.items())
+
+
+def _query(topic: Any) -> Query | None:
+    text = getattr(topic, "query", None)
+    return parse_query(text) if text and text.strip() else None
+
+
+def followed_author(paper: Paper, followed: Sequence[str]) -> str | None:
+    """The paper's author that one of the `followed` names denotes, if any."""
+    wanted = [w for w in (name_tokens(f) for f in followed) if w]
+    for author in paper.authors:
+        tokens = name_tokens(author)
+        if any(name_matches(w, tokens) for w in wanted):
+            return author
+    return None
+
+
+def build_digest(
+    issue: Issue,
+    subscriber: Subscriber,
+    topic_matches: dict[str, list[Match]],
+    exclude: Iterable[str],
+    topic_order: Sequence[str],
+    *,
+    papers: Sequence[Paper] = (),
+) -> Digest:
+    """The subscriber's digest: "Followed authors" first (papers by subscriber.authors,
+    found among every topic's matches and `papers`), then their topics (empty: all) in
+    config order.
+
+    Each paper appears once, in the topic where it scores best (the earlier topic on a
+    tie); excluded ids are dropped. When there are more than max_papers, followed authors
+    come first, then the topics take turns, each giving its next-best paper (round-robin
+    by rank), so every topic gets a fair share whatever its score scale (a trending
+    topic's popularity is not comparable with a query's relevance). `omitted` counts the
+    papers cut (not sent, not marked seen)."""
+    excluded = set(exclude)
+    wanted = set(subscriber.topics or topic_order)
+    order = [name for name in topic_order if name in wanted]
+    best: dict[str, tuple[tuple, str, Match]] = {}
+    for t, name in enumerate(order):
+        for pos, m in enumerate(topic_matches.get(name, [])):
+            if m.paper.id in excluded:
+                continue
+            key = (1, -m.score, t, pos)
+            if m.paper.id not in best or key < best[m.paper.id][0]:
+                best[m.paper.id] = (key, name, m)
+    if subscriber.authors:
+        pool: dict[str, Paper] = {}
+        for matches in topic_matches.values():
+            for m in matches:
+                pool.setdefault(m.paper.id, m.paper)
+        for p in papers:
+            pool.setdefault(p.id, p)
+        for pos, (pid, paper) in enumerate(pool.items()):
+            author = None if pid in excluded else followed_author(paper, subscriber.authors)
+            if author is None:
+                continue
+            prior = best.get(pid)
+            score = max(1.0, prior[2].score) if prior else 1.0
+            why = (Reason("author", author, "author"), *(prior[2].reasons if prior else ()))
+            best[pid] = ((0, -score, -1, pos), AUTHORS_SECTION,
+                         Match(paper, AUTHORS_SECTION, score, tuple(dict.fromkeys(why))))
+    queues: dict[str, list[tuple[tuple, Match]]] = {}
+    for key, section, m in sorted(best.values(), key=lambda item: item[0]):
+        queues.setdefault(section, []).append((key, m))
+    ranked = list(queues.pop(AUTHORS_SECTION, []))
+    lanes = [queues.get(name, []) for name in order]
+    for turn in range(max((len(lane) for lane in lanes), default=0)):
+        ranked.extend(lane[turn] for lane in lanes if turn < len(lane))
+    kept = ranked[: subscriber.max_papers]
+    by_section: dict[str, list[tuple[tuple, Match]]] = {}
+    for key, m in kept:
+        by_section.setdefault(AUTHORS_SECTION if key[0] == 0 else order[key[2]], []).append((key, m))
+    sections = []
+    for name in (AUTHORS_SECTION, *order):
+        chosen = by_section.get(name)
+        if chosen:
+            chosen.sort(key=lambda item: item[0])
+            sections.append(TopicSection(name, tuple(m for _, m in chosen)))
+    return Digest(issue, subscriber, tuple(sections), omitted=len(ranked) - len(kept))

@@ -1,0 +1,77 @@
+"""Every paper the sources brought, with when it was first seen. Selection draws from the
+papers of this run plus those first seen within the look-back window, so a paper whose
+delivery failed, or that arrived while a subscriber was not due, is still sent later."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, fields
+from datetime import datetime
+
+from digest.models import Paper
+from digest.store.db import immediate
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    id            TEXT PRIMARY KEY,
+    data          TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS papers_first_seen ON papers (first_seen_at);
+"""
+
+_TUPLES = {f.name for f in fields(Paper) if f.type.startswith("tuple")}
+_DATES = ("published", "updated")
+
+
+def to_json(paper: Paper) -> str:
+    data = asdict(paper)
+    for key in _DATES:
+        if data[key] is not None:
+            data[key] = data[key].isoformat()
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str) -> Paper:
+    data = json.loads(text)
+    for key in _TUPLES:
+        data[key] = tuple(data.get(key) or ())
+    for key in _DATES:
+        if data.get(key):
+            data[key] = datetime.fromisoformat(data[key])
+    known = {f.name for f in fields(Paper)}
+    return Paper(**{k: v for k, v in data.items() if k in known})
+
+
+def upsert(conn: sqlite3.Connection, papers: Iterable[Paper], at: datetime) -> dict[str, datetime]:
+    """Store this run's papers (newer data wins); returns each id's first-seen time."""
+    stamp = at.isoformat()
+    rows = [(p.id, to_json(p), stamp, stamp) for p in papers]
+    with immediate(conn):
+        conn.executemany(
+            "INSERT INTO papers (id, data, first_seen_at, last_seen_at) VALUES (?,?,?,?)"
+            " ON CONFLICT(id) DO UPDATE SET data = excluded.data, last_seen_at = excluded.last_seen_at",
+            rows,
+        )
+    return first_seen(conn, [r[0] for r in rows])
+
+
+def first_seen(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(f"SELECT id, first_seen_at FROM papers WHERE id IN ({marks})", chunk):
+            out[r[0]] = datetime.fromisoformat(r[1])
+    return out
+
+
+def recent(conn: sqlite3.Connection, since: datetime) -> list[tuple[Paper, datetime]]:
+    rows = conn.execute(
+        "SELECT data, first_seen_at FROM papers WHERE first_seen_at >= ? ORDER BY first_seen_at",
+        (since.isoformat(),),
+    )
+    return [(from_json(r[0]), datetime.fromisoformat(r[1])) for r in rows]

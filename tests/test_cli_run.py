@@ -1,0 +1,180 @@
+"""End to end through the CLI: `digest run` on the bundled sample, as a new user runs it."""
+
+from __future__ import annotations
+
+import email
+import json
+import sqlite3
+from email import policy
+from pathlib import Path
+
+import feedparser
+import pytest
+import yaml
+
+from tests.support.cli import digest, report
+
+
+def test_run_on_a_fresh_folder_writes_a_real_digest(tmp_path):
+    result = digest("run", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = report(result)
+    assert data["status"] == "ok" and data["exit_code"] == 0
+    assert data["sources"][0]["name"] == "sample" and data["sources"][0]["papers"] >= 62
+    assert data["selected"]["reader@example.org"] == 15
+    [delivery] = data["deliveries"]
+    assert delivery["state"] == "sent" and delivery["issue"] == "2026-12-01"
+
+    mail = tmp_path / "out" / "mail" / "2026-12-01"
+    html = (mail / "reader@example.org.html").read_text()
+    text = (mail / "reader@example.org.txt").read_text()
+    assert "<html" in html.lower() and "Trending Papers" in html
+    assert "Trending Papers" in text
+
+    message = email.message_from_bytes((mail / "reader@example.org.eml").read_bytes(), policy=policy.default)
+    for header in ("Subject", "From", "To", "Date", "Message-ID"):
+        assert message[header], header
+    assert message["To"] == "Example Reader <reader@example.org>"
+    assert message.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in message.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert body.strip() == text.strip()
+
+    feeds = tmp_path / "out" / "feeds"
+    for name in ("all.rss.xml", "all.atom.xml"):
+        parsed = feedparser.parse((feeds / name).read_bytes())
+        assert parsed.bozo == 0, parsed.get("bozo_exception")
+        assert parsed.entries
+    assert (tmp_path / "out" / "archive" / "index.html").exists()
+    assert (tmp_path / "state.sqlite").exists()
+
+
+def test_second_run_delivers_nothing_new_and_says_so(tmp_path):
+    first = digest("run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "delivered 1 digest" in first.stdout
+    feed = (tmp_path / "out" / "feeds" / "all.atom.xml").read_bytes()
+
+    second = digest("run", cwd=tmp_path, now="2026-12-01T09:00:00+00:00")
+    assert second.returncode == 0, second.stderr
+    assert "nothing new to deliver" in second.stdout
+    assert (tmp_path / "out" / "feeds" / "all.atom.xml").read_bytes() == feed
+
+    # The next day brings the papers that did not fit yesterday, never one sent before.
+    third = digest("run", "--json", cwd=tmp_path, now="2026-12-02T07:00:00+00:00")
+    assert report(third)["deliveries"][0]["state"] == "sent"
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    by_issue: dict[str, set[str]] = {}
+    for paper_id, issue_id in db.execute("SELECT paper_id, issue_id FROM sent_papers"):
+        by_issue.setdefault(issue_id, set()).add(paper_id)
+    assert len(by_issue["2026-12-01"]) == 15 and len(by_issue["2026-12-02"]) == 15
+    assert not by_issue["2026-12-01"] & by_issue["2026-12-02"]
+
+
+def test_dry_run_renders_into_preview_and_records_nothing(tmp_path):
+    result = digest("run", "--dry-run", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = report(result)
+    preview = tmp_path / "out" / "preview"
+    assert data["dry_run"] is True and data["preview_dir"].endswith("preview")
+    assert (preview / "mail" / "2026-12-01" / "reader@example.org.eml").exists()
+    assert (preview / "feeds" / "all.rss.xml").exists()
+    assert not (tmp_path / "state.sqlite").exists()
+    assert not (tmp_path / "out" / "mail").exists()
+
+    # After a real run, a dry run leaves the state byte for byte as it was.
+    assert digest("run", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "state.sqlite").read_bytes()
+    again = digest("run", "--dry-run", cwd=tmp_path, now="2026-12-02T07:00:00+00:00")
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "state.sqlite").read_bytes() == before
+
+
+def test_bad_config_names_every_problem_and_exits_2(tmp_path):
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "subscibers": [],
+                "timezone": "Nowhere/City",
+                "topics": [{"name": "A", "query": "x"}],
+                "subscribers": [{"email": "a@", "topics": ["A", "Z"]}],
+            }
+        )
+    )
+    result = digest("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "did you mean 'subscribers'?" in result.stderr
+    assert "unknown timezone 'Nowhere/City'" in result.stderr
+    assert "subscribers[0].email" in result.stderr
+    assert "unknown topic 'Z'" in result.stderr
+    assert len(result.stderr.splitlines()) < 25  # one screen
+
+
+def test_bad_yaml_and_missing_config_exit_2(tmp_path):
+    (tmp_path / "config.yaml").write_text("topics: [\n")
+    result = digest("run", cwd=tmp_path)
+    assert result.returncode == 2 and "not valid YAML" in result.stderr
+    missing = digest("run", "--config", str(tmp_path / "none.yaml"), cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    usage = digest("run", "--no-such-flag", cwd=tmp_path)
+    assert usage.returncode == 2
+
+
+def test_a_failing_source_is_partial_and_reported(tmp_path):
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "sources": [
+                    {"name": "sample", "type": "sample"},
+                    {"name": "broken", "type": "file", "path": "does-not-exist.jsonl"},
+                ],
+                "topics": [{"name": "LLM", "query": "LLM"}],
+                "subscribers": [{"email": "a@example.org"}],
+            }
+        )
+    )
+    result = digest("run", "--json", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    data = report(result)
+    failed = [s for s in data["sources"] if s["error"]]
+    assert [s["name"] for s in failed] == ["broken"]
+    assert any("broken" in e for e in data["errors"])
+    assert data["deliveries"][0]["state"] == "sent"
+
+
+def test_hostile_titles_are_escaped_in_html_and_feeds(tmp_path):
+    hostile = '<script>alert(1)</script> & "quotes"'
+    (tmp_path / "papers.jsonl").write_text(
+        json.dumps({"title": hostile, "abstract": "An LLM paper <img src=x onerror=alert(2)>."}) + "\n"
+    )
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "sources": [{"name": "local", "type": "file", "path": "papers.jsonl"}],
+                "topics": [{"name": "LLM", "query": "LLM"}],
+                "subscribers": [{"email": "a@example.org"}],
+            }
+        )
+    )
+    result = digest("run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    html = next((tmp_path / "out" / "mail").rglob("*.html")).read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    for feed in (tmp_path / "out" / "feeds").glob("*.xml"):
+        raw = feed.read_text()
+        assert "<script>" not in raw, feed.name
+        parsed = feedparser.parse(raw)
+        assert parsed.bozo == 0
+        assert parsed.entries[0].title == hostile
+    archive = next((tmp_path / "out" / "archive").glob("2*.html")).read_text()
+    assert "<script>alert(1)</script>" not in archive
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"]])
+def test_help_works_as_module(tmp_path, args):
+    result = digest(*args, cwd=tmp_path)
+    assert result.returncode == 0 and "Usage:" in result.stdout

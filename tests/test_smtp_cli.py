@@ -1,0 +1,92 @@
+"""`digest send-test` and `digest unsubscribe`, driven through click end to end."""
+
+from __future__ import annotations
+
+import json
+from email.parser import BytesParser
+from email.policy import default
+
+import yaml
+from click.testing import CliRunner
+
+from digest.cli_mail import send_test, unsubscribe
+from digest.store import deliveries
+from digest.store.optouts import is_unsubscribed
+from digest.unsubscribe import make_token
+from tests.support.mailing import plan_rows, state_db
+from tests.support.smtp_server import SmtpServer, free_port
+
+A = "reader@example.org"
+
+
+def write_config(tmp_path, port: int, **smtp) -> str:
+    raw = {
+        "title": "Trending Papers",
+        "state": "state.sqlite",
+        "delivery": {"method": "smtp", "from": "Paper Digest <digest@example.org>"},
+        "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5, **smtp},
+        "list": {"unsubscribe_mailto": "unsubscribe@example.org"},
+        "subscribers": [{"email": A}],
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return str(path)
+
+
+def test_send_test_delivers_a_sample_digest(tmp_path):
+    with SmtpServer() as server:
+        result = CliRunner().invoke(
+            send_test, ["--to", "Me@Example.org", "--config", write_config(tmp_path, server.port)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("sent a test digest to Me@example.org via 127.0.0.1:")
+    [received] = server.messages
+    msg = BytesParser(policy=default).parsebytes(received.data)
+    assert msg["Subject"] == "Trending Papers: test digest"
+    assert msg["List-Id"] == "Trending Papers <trending-papers.example.org>"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["Message-ID"] in result.output
+
+
+def test_send_test_reports_a_refusal_with_json(tmp_path):
+    with SmtpServer({"me@example.org": ["550 5.1.1 no such user"]}) as server:
+        result = CliRunner().invoke(send_test, [
+            "--to", "me@example.org", "--json", "--config", write_config(tmp_path, server.port)])
+    assert result.exit_code == 1
+    first = json.loads(result.output.splitlines()[0])
+    assert first["ok"] is False and first["code"] == 550
+    assert "did not accept the test digest (permanent)" in result.output
+
+
+def test_send_test_with_the_server_down_says_what_to_do(tmp_path):
+    result = CliRunner().invoke(
+        send_test, ["--to", "me@example.org", "--config", write_config(tmp_path, free_port())])
+    assert result.exit_code == 1
+    assert "connection refused" in result.output and "hint:" in result.output
+
+
+def test_unsubscribe_by_address_cancels_pending(tmp_path):
+    config = write_config(tmp_path, 25)
+    conn = state_db(tmp_path / "state.sqlite")
+    plan_rows(conn, [A])
+    result = CliRunner().invoke(unsubscribe, ["Reader@Example.org", "--config", config])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{A} unsubscribed; 1 pending deliveries cancelled\n"
+    assert is_unsubscribed(conn, A)
+    assert deliveries.get(conn, A, "2026-12-01").state == "cancelled"
+    conn.close()
+
+
+def test_unsubscribe_by_token(tmp_path, monkeypatch):
+    config = write_config(tmp_path, 25)
+    monkeypatch.setenv("DIGEST_SECRET", "s3cret")
+    token = make_token(A, "s3cret")
+    result = CliRunner().invoke(unsubscribe, ["--token", token, "--config", config, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"email": A, "new": True, "cancelled": 0}
+    bad = CliRunner().invoke(unsubscribe, ["--token", token + "x", "--config", config])
+    assert bad.exit_code == 1 and "not valid" in bad.output
+
+
+def test_unsubscribe_needs_exactly_one_of_address_or_token(tmp_path):
+    result = CliRunner().invoke(unsubscribe, ["--config", write_config(tmp_path, 25)])
+    assert result.exit_code == 2 and "ADDRESS or --token" in result.output
