@@ -20,6 +20,12 @@ from functools import lru_cache
 _WORD = re.compile(r"[^\W_]+")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _VOWELS = frozenset("aeiouy")
+# ASCII fast path: bytes.translate maps letters to lower case and everything that is not
+# a letter or digit to a space, then split(); ~3x faster than the regex on abstracts.
+_ASCII_TABLE = bytes(
+    (c | 0x20) if chr(c).isalpha() and c < 128 else c if chr(c).isdigit() and c < 128 else 32
+    for c in range(256)
+)
 
 
 def fold(text: str) -> str:
@@ -70,16 +76,20 @@ def terms(text: str) -> list[str]:
 class Vocab(dict):
     """Raw folded word -> term id, with the stem computed once per distinct word.
 
-    `ids(text)` maps a whole text in one C-level pass (`map` over `__getitem__`), which is
-    what keeps indexing 100,000 abstracts fast: the Python work is per distinct word, not
-    per token."""
+    `ids(text)` maps a whole text in C-level passes (bytes.translate, split, map over
+    dict.get), which is what keeps indexing 100,000 abstracts fast: the Python work is per
+    distinct word, not per token."""
 
     def __init__(self) -> None:
         super().__init__()
         self.term_ids: dict[str, int] = {}  # stemmed term -> id
         self.terms: list[str] = []  # id -> stemmed term
 
-    def __missing__(self, word: str) -> int:
+    def __missing__(self, word: str | bytes) -> int:
+        if isinstance(word, bytes):  # the ASCII fast path's key for the same word
+            tid = self[word.decode("ascii")]
+            self[word] = tid
+            return tid
         term = stem(word)
         tid = self.term_ids.get(term)
         if tid is None:
@@ -89,7 +99,18 @@ class Vocab(dict):
         return tid
 
     def ids(self, text: str) -> list[int]:
-        return list(map(self.__getitem__, _WORD.findall(fold(text))))
+        toks: list[str] | list[bytes]
+        if text.isascii():
+            toks = text.encode().translate(_ASCII_TABLE).split()
+        else:
+            text = fold(text)
+            toks = (text.encode().translate(_ASCII_TABLE).split() if text.isascii()
+                    else _WORD.findall(text))
+        # dict.get is a fast C call; the rare new word goes through __missing__.
+        ids = list(map(self.get, toks))
+        if None in ids:
+            ids = [self[w] if i is None else i for i, w in zip(ids, toks, strict=True)]
+        return ids  # type: ignore[return-value]
 
     def lookup(self, term: str) -> int | None:
         """The id of an already stemmed term, or None when no paper has it."""

@@ -62,7 +62,10 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="digest")
 @click.option("-v", "--verbose", count=True, help="More output; -v shows tracebacks.")
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="Log lines as human-readable text or JSON lines.",
 )
 @click.pass_context
@@ -82,7 +85,11 @@ def cli(ctx: click.Context, verbose: int, log_format: str) -> None:
 
 
 config_option = click.option(
-    "--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="Path of config.yaml (default: ./config.yaml, else the built-in sample config).",
 )
 
@@ -107,7 +114,11 @@ def run_command(ctx: click.Context, config_path: str | None, dry_run: bool, as_j
             progress = terminal_progress()
         except ImportError:
             progress = None
-    report = pipeline.run(config, system_clock(), dry_run=dry_run, progress=progress)
+    try:
+        report = pipeline.run(config, system_clock(), dry_run=dry_run, progress=progress)
+    finally:
+        if progress is not None and hasattr(progress, "close"):
+            progress.close()
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=None))
     else:
@@ -120,10 +131,14 @@ def _print_report(report: Any) -> None:
         if source["error"]:
             click.secho(f"source {source['name']}: FAILED: {source['error']}", fg="red", err=True)
         else:
-            click.echo(f"source {source['name']}: {source['papers']} papers ({source['seconds']:.2f}s)")
+            click.echo(
+                f"source {source['name']}: {source['papers']} papers ({source['seconds']:.2f}s)"
+            )
     sent = report.sent
     if report.dry_run:
-        click.echo(f"dry run: {len(sent)} digest(s) rendered into {report.preview_dir}; nothing recorded")
+        click.echo(
+            f"dry run: {len(sent)} digest(s) rendered into {report.preview_dir}; nothing recorded"
+        )
     elif sent:
         click.echo(f"delivered {len(sent)} digest(s):")
         for d in sent:

@@ -8,11 +8,9 @@ keys ending in `_env` name the environment variable that holds them.
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -83,9 +81,7 @@ class FileSource(SourceBase):
 
 
 SourceConfig = Annotated[
-    Union[
-        SampleSource, HuggingFaceSource, ArxivSource, ArxivFeedSource, FeedSource, FileSource
-    ],
+    SampleSource | HuggingFaceSource | ArxivSource | ArxivFeedSource | FeedSource | FileSource,
     Field(discriminator="type"),
 ]
 SOURCE_TYPES = {
@@ -102,8 +98,9 @@ SOURCE_TYPES = {
 class TopicConfig(Model):
     name: str = Field(description="Shown as the section heading; subscribers refer to it.")
     query: str | None = Field(
-        None, description="Query: words, \"phrases\", AND/OR/NOT, (), title:/abstract:/author:/"
-        "category:/source: scopes. Empty: rank by popularity (trending)."
+        None,
+        description='Query: words, "phrases", AND/OR/NOT, (), title:/abstract:/author:/'
+        "category:/source: scopes. Empty: rank by popularity (trending).",
     )
     description: str = ""
     min_score: float = Field(0.0, ge=0, description="Papers scoring below are not sent.")
@@ -204,7 +201,9 @@ class SmtpConfig(Model):
     timeout: float = Field(30.0, gt=0)
     ca_file: str | None = Field(None, description="PEM file of CAs to trust (else the system's).")
     verify: bool = Field(True, description="Verify the server certificate. Keep it on.")
-    retry_hours: float = Field(72.0, gt=0, description="Keep retrying temporary failures this long.")
+    retry_hours: float = Field(
+        72.0, gt=0, description="Keep retrying temporary failures this long."
+    )
     max_attempts_per_run: int = Field(3, ge=1, le=10)
     pause_after_failures: int = Field(10, ge=1, description="Pause the batch after K in a row.")
     helo: str | None = None
@@ -225,6 +224,15 @@ class ScheduleConfig(Model):
     misfire_grace: int = Field(6 * 3600, ge=1, description="Seconds a late wake-up still runs.")
     lock_wait: float = Field(10.0, ge=0, description="Seconds to wait for another run's lock.")
 
+    @field_validator("cron", "weekly_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from digest.cron import validate_cron
+
+            validate_cron(value)
+        return value
+
 
 class WebConfig(Model):
     host: str = "127.0.0.1"
@@ -236,7 +244,9 @@ class WebConfig(Model):
 
 class ListConfig(Model):
     id: str | None = Field(None, description="List-Id; default derived from the title.")
-    unsubscribe_mailto: str | None = Field(None, description="mailto: address for List-Unsubscribe.")
+    unsubscribe_mailto: str | None = Field(
+        None, description="mailto: address for List-Unsubscribe."
+    )
 
 
 class Config(Model):
@@ -246,7 +256,9 @@ class Config(Model):
     base_url: str | None = Field(None, description="Public URL of `digest serve` / the archive.")
     templates: str | None = Field(None, description="Folder whose templates override ours.")
     output: OutputConfig = Field(default_factory=OutputConfig)
-    sources: list[SourceConfig] = Field(default_factory=lambda: [SampleSource(name="sample", type="sample")])
+    sources: list[SourceConfig] = Field(
+        default_factory=lambda: [SampleSource(name="sample", type="sample")]
+    )
     topics: list[TopicConfig] = Field(default_factory=list)
     subscribers: list[SubscriberConfig] = Field(default_factory=list)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
@@ -313,7 +325,9 @@ def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Europe/Paris") from None
+        raise ValueError(
+            f"unknown timezone {value!r}; use an IANA name such as Europe/Paris"
+        ) from None
     return value
 
 
@@ -329,151 +343,23 @@ def normalize_email(value: str) -> str:
         raise ValueError(f"not a valid email address ({exc})") from None
 
 
-def _loc(parts: Iterable[Any]) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _model_at(loc: tuple[Any, ...], raw: Any) -> type[BaseModel] | None:
-    """The model class that owns the key at `loc` (for nearest-name suggestions)."""
-    model: Any = Config
-    node = raw
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            continue
-        if model is None:
-            return None
-        field = _field_by_key(model, part)
-        if field is None:
-            # A discriminated-union tag such as "sample" (pydantic puts it in the loc).
-            if part in SOURCE_TYPES:
-                model = SOURCE_TYPES[part]
-                continue
-            return None
-        node = node.get(part) if isinstance(node, dict) else None
-        model = _inner_model(field.annotation, node)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _field_by_key(model: type[BaseModel], key: str):
-    for name, field in model.model_fields.items():
-        if key in (name, field.alias):
-            return field
-    return None
-
-
-def _inner_model(annotation: Any, node: Any) -> Any:
-    import typing
-
-    args = typing.get_args(annotation)
-    if annotation is not None and isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in args:
-        found = _inner_model(arg, node)
-        if found is not None:
-            if found is SampleSource and isinstance(node, dict):
-                return SOURCE_TYPES.get(str(node.get("type")), None)
-            return found
-    return None
-
-
-def _keys(model: type[BaseModel]) -> list[str]:
-    return [f.alias or n for n, f in model.model_fields.items() if n != "root"]
-
-
-def _describe(error: dict[str, Any], raw: Any) -> str:
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        model = _model_at(loc, raw)
-        parent = _loc(p for p in loc[:-1] if p not in SOURCE_TYPES)
-        where = f" in {parent}" if loc[:-1] else ""
-        message = f"unknown key {key!r}{where}"
-        if model is not None:
-            close = difflib.get_close_matches(key, _keys(model), n=1, cutoff=0.6)
-            if close:
-                message += f"; did you mean {close[0]!r}?"
-            else:
-                message += f"; valid keys: {', '.join(_keys(model))}"
-        return message
-    path = _loc(p for p in loc if p not in SOURCE_TYPES)
-    msg = error["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if kind == "union_tag_invalid":
-        msg = f"unknown source type {error['input'].get('type')!r}; use one of {', '.join(SOURCE_TYPES)}"
-    if kind == "union_tag_not_found":
-        msg = f"missing 'type'; use one of {', '.join(SOURCE_TYPES)}"
-    return f"{path}: {msg}"
-
-
-def _cross_checks(raw: dict[str, Any]) -> list[str]:
-    """Checks across sections. They run on the raw data, so they are reported together with
-    field errors instead of after them."""
-    problems: list[str] = []
-    topics = raw.get("topics") or []
-    names = [t.get("name") for t in topics if isinstance(t, dict)]
-    seen: set[str] = set()
-    for i, name in enumerate(names):
-        if name in seen:
-            problems.append(f"topics[{i}].name: topic {name!r} is defined twice")
-        seen.add(name)
-    sources = raw.get("sources") or []
-    snames: set[str] = set()
-    for i, s in enumerate(sources if isinstance(sources, list) else []):
-        if isinstance(s, dict) and s.get("name") in snames:
-            problems.append(f"sources[{i}].name: source {s.get('name')!r} is defined twice")
-        if isinstance(s, dict):
-            snames.add(s.get("name"))
-    emails: dict[str, int] = {}
-    subscribers = raw.get("subscribers") or []
-    for i, sub in enumerate(subscribers if isinstance(subscribers, list) else []):
-        if not isinstance(sub, dict):
-            continue
-        email = sub.get("email")
-        if isinstance(email, str):
-            key = email.strip().lower()
-            if key in emails:
-                problems.append(
-                    f"subscribers[{i}].email: {email!r} is listed twice "
-                    f"(also subscribers[{emails[key]}])"
-                )
-            emails.setdefault(key, i)
-        for t in sub.get("topics") or []:
-            if t not in seen:
-                close = difflib.get_close_matches(str(t), [str(n) for n in names], n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else (
-                    f"; defined topics: {', '.join(map(str, names))}" if names else "; no topics are defined"
-                )
-                problems.append(f"subscribers[{i}].topics: unknown topic {t!r}{hint}")
-    delivery = raw.get("delivery") or {}
-    if isinstance(delivery, dict) and delivery.get("method") == "smtp" and not raw.get("smtp"):
-        problems.append("smtp: delivery.method is smtp but there is no smtp section")
-    return problems
-
-
 def parse(raw: Any, root: Path = Path("."), source: str = "config") -> Config:
     """Validate a loaded YAML document. Raises ConfigError listing every problem."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys", [])
+    from digest.config_check import cross_checks, describe, query_checks
+
     problems: list[str] = []
     config: Config | None = None
     try:
         config = Config.model_validate({**raw, "root": root})
     except ValidationError as exc:
-        problems += [_describe(e, raw) for e in exc.errors()]
-    problems += _cross_checks(raw)
+        problems += [describe(e, raw) for e in exc.errors()]
+    problems += cross_checks(raw)
     # Topic queries are parsed here so a bad query is a config error naming the topic.
-    problems += _query_checks(raw)
+    problems += query_checks(raw)
     if problems or config is None:
         raise ConfigError(
             f"{source} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:",
@@ -481,21 +367,6 @@ def parse(raw: Any, root: Path = Path("."), source: str = "config") -> Config:
             hint="fix the keys named above; the README documents every key",
         )
     return config
-
-
-def _query_checks(raw: dict[str, Any]) -> list[str]:
-    try:
-        from digest.query import QuerySyntaxError, parse_query
-    except ImportError:  # pragma: no cover - the query module ships with the package
-        return []
-    problems = []
-    for i, topic in enumerate(raw.get("topics") or []):
-        if isinstance(topic, dict) and isinstance(topic.get("query"), str) and topic["query"].strip():
-            try:
-                parse_query(topic["query"])
-            except QuerySyntaxError as exc:
-                problems.append(f"topics[{i}].query (topic {topic.get('name')!r}): {exc}")
-    return problems
 
 
 def load(path: str | Path | None = None) -> Config:
@@ -524,7 +395,11 @@ def load(path: str | Path | None = None) -> Config:
             f"{path} is not valid YAML{where}: {problem}",
             hint="check indentation and quoting (a query with a colon needs quotes)",
         ) from None
-    return parse(raw, root=path.resolve().parent, source=str(path))
+    config = parse(raw, root=path.resolve().parent, source=str(path))
+    from digest.logs import register_config_secrets
+
+    register_config_secrets(config)
+    return config
 
 
 DEFAULT_YAML = """\

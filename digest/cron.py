@@ -1,10 +1,15 @@
-"""Crontab expressions that mean what they mean in crontab(5), as APScheduler 3 triggers.
+"""Crontab expressions that mean what they mean in crontab(5), as an APScheduler 3 trigger.
 
-APScheduler 3's `CronTrigger.from_crontab` counts day-of-week 0 as Monday, so `1-5` would
-run Tuesday to Saturday. We parse the five fields ourselves (numbers, names, ranges, steps,
-lists, the @daily-style macros), expand each to its set of values and hand CronTrigger
-explicit lists, with weekdays as names. Two more crontab rules are kept:
+APScheduler 3's CronTrigger does not fit: `from_crontab` counts day-of-week 0 as Monday (so
+`1-5` runs Tuesday to Saturday), and its day arithmetic is done on wall times, so across a
+spring-forward night `0 0 * * *` skips the next day entirely (2024-03-11 in New York) and a
+fixed-time job runs twice on the night clocks fall back. With the five fields expanded to
+explicit sets (numbers, names, ranges, steps, lists, @daily-style macros), the next fire
+time is a short walk over local dates, and crontab's rules are kept:
+- 0 and 7 are Sunday;
 - when both day-of-month and day-of-week are restricted, either one matching is enough;
+- a wall time skipped by the clocks springing forward runs at the instant the old offset
+  names (02:30 -> 03:30, once);
 - on the night clocks go back, a job at a fixed hour runs once, not in both repeated hours
   (jobs with `*` in the minute or hour field run in both, as cron does).
 """
@@ -13,10 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 
 MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -30,11 +34,12 @@ MACROS = {
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # crontab numbering: 0 (and 7) is Sunday
 CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-# APScheduler's names, in its numbering (0 = Monday)
-APS_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-_PART = re.compile(r"^(?:(?P<star>\*)|(?P<first>[0-9a-z]+)(?:-(?P<last>[0-9a-z]+))?)(?:/(?P<step>\d+))?$")
+_PART = re.compile(
+    r"^(?:(?P<star>\*)|(?P<first>[0-9a-z]+)(?:-(?P<last>[0-9a-z]+))?)(?:/(?P<step>\d+))?$"
+)
 _TICK = timedelta(microseconds=1)
+_HORIZON_DAYS = 8 * 366 + 1  # Feb 29 can be 8 years away (2096 -> 2104)
 _HELP = "use five fields: minute hour day-of-month month day-of-week, e.g. '0 7 * * 1-5'"
 
 
@@ -113,7 +118,9 @@ def _parse_field(text: str, field: _Field, expr: str) -> set[int]:
     for part in text.split(","):
         match = _PART.match(part.lower())
         if not match:
-            raise ValueError(f"cron expression {expr!r}: {field.name} {part!r} is not valid; {_HELP}")
+            raise ValueError(
+                f"cron expression {expr!r}: {field.name} {part!r} is not valid; {_HELP}"
+            )
         step = int(match["step"]) if match["step"] else 1
         if step < 1:
             raise ValueError(f"cron expression {expr!r}: {field.name} step must be at least 1")
@@ -122,15 +129,17 @@ def _parse_field(text: str, field: _Field, expr: str) -> set[int]:
         else:
             first = _value(match["first"], field, expr)
             # `5/15` means from 5 to the end in steps of 15, as in cronie
-            last = _value(match["last"], field, expr) if match["last"] else (
-                field.high if match["step"] else first
+            last = (
+                _value(match["last"], field, expr)
+                if match["last"]
+                else (field.high if match["step"] else first)
             )
         if first > last:
             raise ValueError(
                 f"cron expression {expr!r}: {field.name} range {part!r} runs backwards; "
                 f"write it as a list, e.g. '{last}-{field.high},{field.low}-{first}'"
-                if field.name != "day-of-week" else
-                f"cron expression {expr!r}: day-of-week range {part!r} runs backwards; "
+                if field.name != "day-of-week"
+                else f"cron expression {expr!r}: day-of-week range {part!r} runs backwards; "
                 "write it as a list, e.g. 'fri-sat,sun'"
             )
         found.update(range(first, last + 1, step))
@@ -159,78 +168,69 @@ class CrontabTrigger(BaseTrigger):
     """An APScheduler trigger with crontab's meaning (see the module docstring)."""
 
     # BaseTrigger declares empty __slots__; ours need their own.
-    __slots__ = ("spec", "timezone", "triggers", "once_in_repeated_hour")
+    __slots__ = ("spec", "timezone", "once_in_repeated_hour", "_hours", "_minutes")
 
     def __init__(self, expr: str, timezone: tzinfo) -> None:
         self.spec = parse_cron(expr)
         self.timezone = timezone
         self.once_in_repeated_hour = not (self.spec.minute_star or self.spec.hour_star)
-        common = {
-            "minute": _listing(self.spec.minutes, 0, 59),
-            "hour": _listing(self.spec.hours, 0, 23),
-            "month": _listing(self.spec.months, 1, 12),
-            "timezone": timezone,
-        }
-        days = _listing(self.spec.days, 1, 31)
-        weekdays = _weekday_names(self.spec.weekdays)
-        if self.spec.day_star or self.spec.weekday_star:
-            self.triggers = (CronTrigger(day=days, day_of_week=weekdays, **common),)
-        else:  # both restricted: crontab fires when either matches
-            self.triggers = (
-                CronTrigger(day=days, day_of_week="*", **common),
-                CronTrigger(day="*", day_of_week=weekdays, **common),
-            )
+        self._hours = sorted(self.spec.hours)
+        self._minutes = sorted(self.spec.minutes)
 
     def get_next_fire_time(self, previous_fire_time, now):
-        # APScheduler's own start computation adds timedeltas to local times, which resets
-        # `fold` and lands an hour early on the night clocks go back; we start from UTC.
+        # APScheduler's convention: from `now`, or just after the previous fire when that
+        # is earlier (it enumerates missed fires that way). All in UTC.
         start = now.astimezone(UTC)
         if previous_fire_time is not None:
             previous = previous_fire_time.astimezone(UTC)
             start = min(start, previous + _TICK)
             if start == previous:
                 start += _TICK
-        while True:
-            fire = self._earliest(start)
-            if fire is None or not (self.once_in_repeated_hour and _second_of_repeat(fire)):
-                return fire
-            start = fire.astimezone(UTC) + _TICK
-
-    def _earliest(self, start: datetime) -> datetime | None:
-        """The first fire at or after `start` (UTC), as a real instant in our zone."""
-        if start.microsecond:
-            start = start.replace(microsecond=0) + timedelta(seconds=1)
         local = start.astimezone(self.timezone)
-        fires = [t.get_next_fire_time(None, local) for t in self.triggers]
-        # APScheduler may return a wall time that does not exist (02:30 on the day clocks
-        # spring forward, with the old offset); the round trip through UTC names the real
-        # instant (03:30). Compared in UTC: times sharing a tzinfo compare by wall time.
-        real = [f.astimezone(UTC) for f in fires if f is not None]
-        return min(real).astimezone(self.timezone) if real else None
+        day = local.date()
+        for offset in range(_HORIZON_DAYS):
+            if self._runs_on(day):
+                # DST moves an instant's wall time by at most an hour: earlier hours of
+                # the first day cannot be at or after `start`.
+                min_hour = max(0, local.hour - 1) if offset == 0 else 0
+                for fire in self._fires(day, min_hour):
+                    if fire >= start:
+                        return fire.astimezone(self.timezone)
+            day += timedelta(days=1)
+        return None
+
+    def _runs_on(self, day: date) -> bool:
+        spec = self.spec
+        if day.month not in spec.months:
+            return False
+        by_date = day.day in spec.days
+        by_weekday = day.isoweekday() % 7 in spec.weekdays  # crontab: 0 = Sunday
+        if spec.day_star or spec.weekday_star:
+            return by_date and by_weekday
+        return by_date or by_weekday  # both restricted: either one is enough
+
+    def _fires(self, day: date, min_hour: int) -> list[datetime]:
+        """The day's fire instants (UTC, ascending). A wall time skipped by the clocks
+        springing forward maps to the instant the old offset gives (02:30 -> 03:30); a
+        wall time repeated when they fall back fires once, or twice for `*` jobs."""
+        found: set[datetime] = set()
+        for hour in self._hours:
+            if hour < min_hour:
+                continue
+            for minute in self._minutes:
+                wall = datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.timezone)
+                found.add(wall.astimezone(UTC))
+                again = wall.replace(fold=1).astimezone(UTC)
+                # a later second instant: the wall time repeats (a skipped one maps earlier)
+                if not self.once_in_repeated_hour and again > wall.astimezone(UTC):
+                    found.add(again)
+        return sorted(found)
 
     def __str__(self) -> str:
         return f"crontab[{self.spec.expr}]"
 
     def __repr__(self) -> str:
         return f"<CrontabTrigger {self.spec.expr!r} timezone={self.timezone}>"
-
-
-def _second_of_repeat(fire: datetime) -> bool:
-    """True for the second pass through a wall-clock time that happens twice (fall back)."""
-    return fire.fold == 1 and fire.replace(fold=0).utcoffset() != fire.utcoffset()
-
-
-def _listing(values: frozenset[int], low: int, high: int) -> str:
-    if values == frozenset(range(low, high + 1)):
-        return "*"
-    return ",".join(str(v) for v in sorted(values))
-
-
-def _weekday_names(days: frozenset[int]) -> str:
-    if days == frozenset(range(7)):
-        return "*"
-    # crontab 0 = Sunday; APScheduler 0 = Monday. Names avoid the mismatch entirely.
-    return ",".join(APS_DAYS[(d - 1) % 7] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
 def make_trigger(expr: str, timezone: tzinfo) -> CrontabTrigger:

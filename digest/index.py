@@ -43,28 +43,33 @@ class FieldIndex:
         return self.counts.indices[lo:hi], self.counts.data[lo:hi].astype(np.float64)
 
     def phrase(self, tids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Docs that contain the terms consecutively, and how many times."""
+        """Docs that contain the terms consecutively, and how many times.
+
+        Only the candidates (papers with every word) are scanned, all at once: their token
+        slices are gathered into one array and the phrase is checked with shifted
+        comparisons, so the cost follows the candidates' length, not the corpus."""
         docs = None
         for tid in tids:
             d, _ = self.postings(tid)
             docs = d if docs is None else np.intersect1d(docs, d, assume_unique=True)
             if not len(docs):
                 return _EMPTY_I, _EMPTY_F
-        first = np.asarray(tids[0])
-        rest = np.asarray(tids[1:])
-        keep, freq = [], []
-        # Only the candidates (docs with every word) are scanned; usually a small set.
-        for d in docs.tolist():
-            s = self.seq[self.offsets[d] : self.offsets[d + 1]]
-            starts = np.flatnonzero(s[: len(s) - len(rest)] == first)
-            hits = 0
-            for p in starts.tolist():
-                if np.array_equal(s[p + 1 : p + 1 + len(rest)], rest):
-                    hits += 1
-            if hits:
-                keep.append(d)
-                freq.append(hits)
-        return np.asarray(keep, dtype=np.int32), np.asarray(freq, dtype=np.float64)
+        lens = (self.offsets[docs + 1] - self.offsets[docs]).astype(np.int64)
+        total = int(lens.sum())
+        local_start = np.cumsum(lens) - lens
+        owner = np.repeat(np.arange(len(docs)), lens)
+        pos = np.arange(total, dtype=np.int64) - local_start[owner]  # position in its doc
+        tokens = self.seq[self.offsets[docs][owner] + pos]
+        width = len(tids)
+        hit = tokens[: total - width + 1] == tids[0] if total >= width else np.zeros(0, bool)
+        for k in range(1, width):
+            hit &= tokens[k : total - width + 1 + k] == tids[k]
+        starts = np.flatnonzero(hit)
+        starts = starts[pos[starts] + width <= lens[owner[starts]]]  # not across two docs
+        if not len(starts):
+            return _EMPTY_I, _EMPTY_F
+        which, freq = np.unique(owner[starts], return_counts=True)
+        return docs[which].astype(np.int32), freq.astype(np.float64)
 
 
 _EMPTY_I = np.zeros(0, dtype=np.int32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,8 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     preview_dir: str | None = None
+    delivery_aborted: str | None = None  # the outbox could not send at all (server down, ...)
+    fingerprint: str = ""
 
     @property
     def sent(self) -> list[Delivery]:
@@ -51,7 +53,7 @@ class RunReport:
         failed_deliveries = [d for d in self.deliveries if d.state != "sent"]
         if self.sources and len(self.failed_sources) == len(self.sources):
             return EXIT_FAILURE
-        if self.errors and not self.sent and failed_deliveries:
+        if (self.delivery_aborted or failed_deliveries) and not self.sent:
             return EXIT_FAILURE
         if self.failed_sources or failed_deliveries or self.errors:
             return EXIT_PARTIAL
@@ -74,14 +76,20 @@ class RunReport:
             "selected": self.selected,
             "skipped": self.skipped,
             "deliveries": [
-                {"subscriber": d.subscriber, "issue": d.issue_id, "state": d.state,
-                 "detail": d.detail, "files": list(d.files)}
+                {
+                    "subscriber": d.subscriber,
+                    "issue": d.issue_id,
+                    "state": d.state,
+                    "detail": d.detail,
+                    "files": list(d.files),
+                }
                 for d in self.deliveries
             ],
             "files": self.files,
             "errors": self.errors,
             "notes": self.notes,
             "preview_dir": self.preview_dir,
+            "fingerprint": self.fingerprint,
         }
 
 
@@ -110,50 +118,29 @@ def run(
 
 
 def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, progress) -> None:
-    from digest import cadence, select
-    from digest.deliver import deliver_pending, make_outbox
-    from digest.render import Renderer
-    from digest.store import runs
+    from digest.store import deliveries, runs
 
     now = clock.now()
     run_id = runs.start(conn, now)
+    report.fingerprint = fingerprint(config)
     try:
         # 1. fetch: every source, failures kept local to their source.
         pool, fresh_ids = fetch(config, clock, conn, report)
+        due = due_subscribers(config, conn, subscribers(config, conn), now, report)
 
-        # 2. select: rank papers per topic once, then cut a digest per due subscriber.
-        topic_matches = select.match_topics(pool, config.topics, now)
-        issue = make_issue(config, now)
-        renderer = Renderer(config)
-        digests = []
-        for subscriber in subscribers(config, conn):
-            digest = select_for(config, conn, subscriber, issue, topic_matches, now, report)
-            if digest is not None:
-                digests.append(digest)
-
-        # 3. render: feeds and archive hold this issue's fresh papers; each digest becomes
-        # its exact message bytes, planned in the ledger before any send (crash safety).
-        fresh_matches = {
-            name: [m for m in matches if m.paper.id in fresh_ids]
-            for name, matches in topic_matches.items()
-        }
-        if config.output.archive:
-            report.files += [str(p) for p in renderer.write_archive(conn, issue, fresh_matches, out_dir)]
-        report.files += [str(p) for p in renderer.write_feeds(conn, fresh_matches, issue, out_dir)]
-        for digest in digests:
-            render_and_plan(config, conn, renderer, digest, now, out_dir, report, dry_run)
-
-        # 4. deliver every pending digest (this run's and any a crash or failure left).
-        # A dry run writes the messages it would send into the preview folder instead.
-        outbox = make_outbox(config, clock, out_dir=out_dir) if not dry_run else _preview_outbox(out_dir)
-        retry = timedelta(hours=config.smtp.retry_hours) if config.smtp else timedelta(hours=72)
-        report.deliveries = deliver_pending(conn, outbox, clock, retry_period=retry, progress=progress)
-        for d in report.deliveries:
-            report.files += list(d.files)
-            if d.state != "sent":
-                report.errors.append(f"delivery to {d.subscriber} ({d.issue_id}): {d.state}: {d.detail}")
-        if not report.deliveries:
+        # Nothing new, nobody due, nothing pending, same config as last time: the feeds and
+        # the archive are already what this run would write. Stop here, cheaply.
+        if (
+            not report.new_papers
+            and not due
+            and not deliveries.pending(conn)
+            and runs.last_fingerprint(conn) == report.fingerprint
+        ):
             report.notes.append("nothing new to deliver")
+        else:
+            _select_render_deliver(
+                config, clock, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
+            )
     except BaseException as exc:
         report.errors.append(f"run failed: {type(exc).__name__}: {exc}")
         report.finished_at = clock.now()
@@ -162,6 +149,59 @@ def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, p
     # 5. record the run (deliveries and papers were recorded as each send completed).
     report.finished_at = clock.now()
     runs.finish(conn, run_id, report.finished_at, report.status, report.to_dict())
+
+
+def _select_render_deliver(
+    config, clock, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
+) -> None:
+    from digest import select
+    from digest.deliver import deliver_pending, make_outbox
+    from digest.render import Renderer
+
+    now = clock.now()
+    # 2. select: rank papers per topic once, then cut a digest per due subscriber.
+    topic_matches = select.match_topics(pool, config.topics, now, **_matching_extras(config, conn))
+    issue = make_issue(config, now)
+    renderer = Renderer(config)
+    digests = []
+    for subscriber in due:
+        digest = digest_for(config, conn, subscriber, issue, topic_matches, now, report, pool)
+        if digest is not None:
+            digests.append(digest)
+
+    # 3. render: feeds and archive hold this issue's fresh papers; each digest becomes
+    # its exact message bytes, planned in the ledger before any send (crash safety).
+    fresh_matches = {
+        name: [m for m in matches if m.paper.id in fresh_ids]
+        for name, matches in topic_matches.items()
+    }
+    if config.output.archive:
+        report.files += [
+            str(p) for p in renderer.write_archive(conn, issue, fresh_matches, out_dir)
+        ]
+    report.files += [str(p) for p in renderer.write_feeds(conn, fresh_matches, issue, out_dir)]
+    for digest in digests:
+        render_and_plan(config, conn, renderer, digest, now, out_dir, report, dry_run)
+
+    # 4. deliver every pending digest (this run's and any a crash or failure left).
+    # A dry run writes the messages it would send into the preview folder instead.
+    outbox = (
+        make_outbox(config, clock, out_dir=out_dir) if not dry_run else _preview_outbox(out_dir)
+    )
+    retry = timedelta(hours=config.smtp.retry_hours) if config.smtp else timedelta(hours=72)
+    batch = deliver_pending(conn, outbox, clock, retry_period=retry, progress=progress)
+    report.deliveries = list(batch)
+    if batch.aborted or batch.paused:
+        report.errors.append(f"delivery: {batch.summary()}")
+        report.delivery_aborted = batch.aborted
+    for d in report.deliveries:
+        report.files += list(d.files)
+        if d.state != "sent":
+            report.errors.append(
+                f"delivery to {d.subscriber} ({d.issue_id}): {d.state}: {d.detail}"
+            )
+    if not report.deliveries and not (batch.aborted or batch.paused):
+        report.notes.append("nothing new to deliver")
 
 
 def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunReport):
@@ -180,8 +220,13 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
     fetched: list[Paper] = []
     for result in results:
         report.sources.append(
-            {"name": result.name, "type": result.type, "papers": len(result.papers),
-             "error": result.error, "seconds": round(result.seconds, 3)}
+            {
+                "name": result.name,
+                "type": result.type,
+                "papers": len(result.papers),
+                "error": result.error,
+                "seconds": round(result.seconds, 3),
+            }
         )
         if result.error:
             report.errors.append(f"source {result.name!r} failed: {result.error}")
@@ -197,7 +242,9 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
     for paper in merged:
         pool[paper.id] = paper
     today = now.astimezone(config.zone).date()
-    fresh_ids = {pid for pid, at in first_seen.items() if at.astimezone(config.zone).date() == today}
+    fresh_ids = {
+        pid for pid, at in first_seen.items() if at.astimezone(config.zone).date() == today
+    }
     report.papers = len(pool)
     report.new_papers = sum(1 for at in first_seen.values() if at == now)
     return list(pool.values()), fresh_ids
@@ -220,27 +267,57 @@ def make_issue(config: Config, now: datetime) -> Issue:
 def subscribers(config: Config, conn: sqlite3.Connection) -> list[Subscriber]:
     """Config subscribers and confirmed web subscribers, minus everyone who unsubscribed."""
     from digest.store import optouts
+    from digest.store import subscribers as web_subscribers
 
     found: dict[str, Subscriber] = {}
     for s in config.subscribers:
         sub = Subscriber(
-            email=s.email, name=s.name, topics=tuple(s.topics), cadence=s.cadence,
-            weekday=s.weekday, max_papers=s.max_papers, timezone=s.timezone,
-            send_empty=s.send_empty, authors=tuple(s.authors), origin="config",
+            email=s.email,
+            name=s.name,
+            topics=tuple(s.topics),
+            cadence=s.cadence,
+            weekday=s.weekday,
+            max_papers=s.max_papers,
+            timezone=s.timezone,
+            send_empty=s.send_empty,
+            authors=tuple(s.authors),
+            origin="config",
         )
         found[sub.key] = sub
-    try:
-        from digest.store import subscribers as web_subscribers
-    except ImportError:
-        web_subscribers = None
-    if web_subscribers is not None:
-        for sub in web_subscribers.active(conn):
-            found.setdefault(sub.key, sub)
+    for sub in web_subscribers.active(conn):
+        found.setdefault(sub.key, sub)
     gone = optouts.unsubscribed(conn)
     return [s for key, s in found.items() if key not in gone]
 
 
-def select_for(
+def due_subscribers(
+    config: Config,
+    conn: sqlite3.Connection,
+    candidates: list[Subscriber],
+    now: datetime,
+    report: RunReport,
+) -> list[Subscriber]:
+    """The subscribers whose period has come (their cadence, in their timezone) and who have
+    no digest for this period in the ledger yet."""
+    from digest import cadence
+    from digest.store import deliveries
+
+    due = []
+    for subscriber in candidates:
+        key = subscriber.key
+        last = deliveries.last_sent(conn, key)
+        if not cadence.is_due(subscriber, last.updated_at if last else None, now, config.timezone):
+            report.skipped[key] = "not due (already sent this period)" if last else "not due yet"
+            continue
+        period = cadence.period_key(subscriber, now, config.timezone)
+        if deliveries.get(conn, key, period) is not None:
+            report.skipped[key] = f"a digest for {period} is already in the ledger"
+            continue
+        due.append(subscriber)
+    return due
+
+
+def digest_for(
     config: Config,
     conn: sqlite3.Connection,
     subscriber: Subscriber,
@@ -248,27 +325,51 @@ def select_for(
     topic_matches: dict[str, list[Match]],
     now: datetime,
     report: RunReport,
+    pool: Sequence[Paper] = (),
 ) -> Digest | None:
+    """The subscriber's new papers: never one already sent or promised to a pending digest."""
     from digest import cadence, select
     from digest.store import deliveries, ledger
 
     key = subscriber.key
     period = cadence.period_key(subscriber, now, config.timezone)
-    last = deliveries.last_sent(conn, key)
-    if not cadence.is_due(subscriber, last.updated_at if last else None, now, config.timezone):
-        report.skipped[key] = "not due (already sent this period)" if last else "not due yet"
-        return None
-    if deliveries.get(conn, key, period) is not None:
-        report.skipped[key] = f"a digest for {period} is already in the ledger"
-        return None
     exclude = ledger.sent_ids(conn, key) | deliveries.pending_paper_ids(conn, key)
     personal = Issue(id=period, date=issue.date, generated_at=issue.generated_at, title=issue.title)
-    digest = select.build_digest(personal, subscriber, topic_matches, exclude, [t.name for t in config.topics])
+    topic_order = [t.name for t in config.topics]
+    digest = select.build_digest(
+        personal, subscriber, topic_matches, exclude, topic_order, papers=pool
+    )
     report.selected[key] = len(digest.matches)
     if digest.is_empty and not subscriber.send_empty:
         report.skipped[key] = "no new matching papers"
         return None
     return digest
+
+
+def _matching_extras(config: Config, conn: sqlite3.Connection) -> dict[str, Any]:
+    """Older papers for "more like these" examples, and the embedding cache, only when a
+    topic needs them (loading the whole history is not free)."""
+    from digest.store import papers as paper_store
+
+    extras: dict[str, Any] = {}
+    if any(t.similar_to for t in config.topics):
+        epoch = datetime(1970, 1, 1, tzinfo=config.zone)
+        extras["history"] = [p for p, _ in paper_store.recent(conn, epoch)]
+    if any(t.similarity == "semantic" for t in config.topics):
+        from digest.store.vectors import VectorCache
+
+        extras["vector_cache"] = VectorCache(conn, "all-MiniLM-L6-v2")
+    return extras
+
+
+def fingerprint(config: Config) -> str:
+    """Changes when anything that shapes the output changes (config or version)."""
+    import hashlib
+
+    from digest import __version__
+
+    data = config.model_dump_json(exclude={"root"}) + __version__
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
 def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue) -> Links:
@@ -295,7 +396,9 @@ def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue) ->
     )
 
 
-def render_and_plan(config, conn, renderer, digest: Digest, now, out_dir: Path, report, dry_run) -> None:
+def render_and_plan(
+    config, conn, renderer, digest: Digest, now, out_dir: Path, report, dry_run
+) -> None:
     from digest.deliver.disk import file_stem, mail_dir
     from digest.fsutil import atomic_write
     from digest.message import Envelope, build_message, fits_gmail, make_message_id
@@ -345,7 +448,8 @@ def _shorter(digest: Digest) -> Digest:
 
     worst = min(digest.matches, key=lambda m: m.score)
     sections = tuple(
-        TopicSection(s.topic, tuple(m for m in s.matches if m is not worst)) for s in digest.sections
+        TopicSection(s.topic, tuple(m for m in s.matches if m is not worst))
+        for s in digest.sections
     )
     return Digest(
         digest.issue, digest.subscriber, tuple(s for s in sections if s.matches), digest.omitted + 1

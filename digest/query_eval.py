@@ -15,7 +15,7 @@ import numpy as np
 
 from digest.index import Index
 from digest.models import Reason
-from digest.query import And, Not, Or, Query, Term
+from digest.query import And, Not, Query, Term
 from digest.rank import TITLE_WEIGHT, TextStats, idf
 
 
@@ -116,9 +116,12 @@ def evaluate(query: Query, index: Index) -> QueryResult:
     if _satisfiable_without_terms(query.root):
         cand = np.arange(index.n, dtype=np.int32)
     else:
-        parts = [d for (_, pos), p in zip(leaves, postings, strict=True) if pos
-                 for d, _ in p.values()]
-        cand = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int32)
+        seen = np.zeros(index.n, dtype=bool)
+        for (_, positive), per_field in zip(leaves, postings, strict=True):
+            if positive:
+                for docs, _ in per_field.values():
+                    seen[docs] = True
+        cand = np.flatnonzero(seen).astype(np.int32)
     stats = _stats(index)
     m = len(cand)
     built: dict[int, _Leaf] = {}
@@ -138,7 +141,8 @@ def evaluate(query: Query, index: Index) -> QueryResult:
             doc_sets.append(docs)
         if term.field in (None, "title", "abstract"):
             score = stats.saturate(tf, cand) if m else tf
-            df = len(np.unique(np.concatenate(doc_sets))) if doc_sets else 0
+            # candidates hold every paper with a positive term, so this is its true df
+            df = int(np.count_nonzero(tf)) if positive else len(doc_sets[0])
             weight_idf: float | None = idf(df, index.n)
         else:
             score = (tf > 0).astype(np.float64)

@@ -60,8 +60,10 @@ def cron_problems(config: Config) -> list[str]:
     from digest.cron import validate_cron
 
     problems = []
-    for key, expr in (("schedule.cron", config.schedule.cron),
-                      ("schedule.weekly_cron", config.schedule.weekly_cron)):
+    for key, expr in (
+        ("schedule.cron", config.schedule.cron),
+        ("schedule.weekly_cron", config.schedule.weekly_cron),
+    ):
         if expr is None:
             continue
         try:
@@ -165,7 +167,9 @@ def run_once(config: Config, clock: Clock, run: RunFunction, reason: str) -> int
     errors = getattr(report, "errors", [])
     log.info(
         "run finished: %s, %d digest(s) sent, %d problem(s)",
-        getattr(report, "status", "ok"), len(sent), len(errors),
+        getattr(report, "status", "ok"),
+        len(sent),
+        len(errors),
     )
     for error in errors:
         log.warning("%s", error)
@@ -193,6 +197,7 @@ class DigestScheduler:
         self.results: list[int] = []
         self._run = run or _pipeline_run
         self._busy = threading.Lock()
+        self._catch_up = False
         self._in_flight = 0
         self.scheduler = BackgroundScheduler(
             timezone=config.zone,
@@ -207,7 +212,10 @@ class DigestScheduler:
         )
         for job in self.jobs:
             self.scheduler.add_job(
-                self._tick, job.trigger, args=(f"scheduled: {job.label}",), id=job.id,
+                self._tick,
+                job.trigger,
+                args=(f"scheduled: {job.label}",),
+                id=job.id,
                 name=job.label,
             )
         self.scheduler.add_listener(self._missed, EVENT_JOB_MISSED)
@@ -223,23 +231,26 @@ class DigestScheduler:
         missed = missed_run(history, self.jobs, self.clock.now())
         self.scheduler.start()
         if missed is not None:
-            last = describe(history.last_success, self.config.zone) if history.last_success else "none"
+            last = (
+                describe(history.last_success, self.config.zone) if history.last_success else "none"
+            )
             log.info(
                 "catching up: the run due %s did not happen (last successful run: %s); "
-                "running once now", describe(missed, self.config.zone), last,
+                "running once now",
+                describe(missed, self.config.zone),
+                last,
             )
-            # No trigger: run now. No grace limit: it must not be dropped as "late".
-            self.scheduler.add_job(
-                self._tick, args=("catch-up",), id="catch-up", misfire_grace_time=None,
-                replace_existing=True,
-            )
+            # The first job becomes due now, then goes on with its own schedule. (A one-off
+            # job would be removed after it is submitted, which races a quick shutdown.)
+            self._catch_up = True
+            self.fire()
         elif history.last_success is None and history.first_run is None:
             log.info("no run recorded yet: the first run is the next scheduled one")
         self.log_next()
         return missed
 
     def fire(self, job_id: str | None = None) -> None:
-        """Make a job due now (as if its time had come): for tests and `--now`."""
+        """Make a job due now, as if its time had come (tests drive ticks this way)."""
         job_id = job_id or self.jobs[0].id
         self.scheduler.modify_job(job_id, next_run_time=datetime.now(self.config.zone))
 
@@ -260,6 +271,8 @@ class DigestScheduler:
     def _tick(self, reason: str) -> None:
         with self._busy:
             self._in_flight += 1
+            if self._catch_up:
+                self._catch_up, reason = False, "catch-up"
         try:
             self.results.append(run_once(self.config, self.clock, self._run, reason))
         finally:
@@ -271,7 +284,8 @@ class DigestScheduler:
         log.warning(
             "the run due %s was missed by more than schedule.misfire_grace (%d s), e.g. the "
             "machine was asleep; the next run includes everything since the last digest",
-            describe(event.scheduled_run_time, self.config.zone), self.config.schedule.misfire_grace,
+            describe(event.scheduled_run_time, self.config.zone),
+            self.config.schedule.misfire_grace,
         )
 
 
@@ -292,9 +306,6 @@ def run_scheduler(
     """Run until `stop` is set (or SIGTERM/SIGINT with handle_signals), then let the run in
     flight finish. Returns the exit code: 0 after a clean stop."""
     scheduler = DigestScheduler(config, clock, run=run)
-    scheduler.start(history)
-    if on_started:
-        on_started(scheduler)
     stopping = False
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -302,21 +313,33 @@ def run_scheduler(
         if stopping:  # already stopping: the run in flight still finishes
             return
         stopping = True
-        # Raised in the main thread, which only waits below: it never holds a lock here
+        # Raised in the main thread while it only waits below, never while it holds a lock
         # (setting an Event from a handler could deadlock on the Event's own lock).
         raise _StopSignal(signum)
 
+    signals = {signal.SIGTERM, signal.SIGINT}
     previous = {}
     if handle_signals:
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous = {s: signal.signal(s, on_signal) for s in signals}
+        # Held back while APScheduler starts (its threads inherit the mask, so signals
+        # always reach the main thread); one that came meanwhile is handled on unblock.
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
         try:
+            try:
+                scheduler.start(history)
+                if on_started:
+                    on_started(scheduler)
+            finally:
+                if handle_signals:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
             while not stop.wait(1.0):
                 pass
         except _StopSignal as exc:
             log.info("received %s: stopping", signal.Signals(exc.args[0]).name)
         stopping = True
-        scheduler.shutdown()
+        if scheduler.scheduler.running:
+            scheduler.shutdown()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

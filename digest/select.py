@@ -90,7 +90,8 @@ class _Batch:
         rel = np.zeros(n)
         matched = np.zeros(n, dtype=bool)
         pinned = np.zeros(n, dtype=bool)
-        reasons: dict[int, list[Reason]] = {}
+        reasons: dict[int, list[Reason]] = {}  # similar/author reasons, few
+        result = None
         trending = query is None and not followed and not examples_refs
         if trending:
             rel = np.fromiter((rank.popularity(p) for p in self.papers), np.float64, n)
@@ -99,8 +100,8 @@ class _Batch:
             result = query.run(self.index)
             rel[result.docs] = result.scores
             matched[result.docs] = True
-            for i, d in enumerate(result.docs.tolist()):
-                reasons.setdefault(d, []).extend(result.reasons(i))
+        similar_to = None
+        labels: list[str] = []
         if examples_refs:
             sims, labels = self._similar(topic, examples_refs)
             if sims.shape[1]:
@@ -109,8 +110,7 @@ class _Batch:
                 ok = best >= topic.min_similarity
                 rel = np.where(ok, 1.0 - (1.0 - rel) * (1.0 - best), rel)
                 matched |= ok
-                for d in np.flatnonzero(ok).tolist():
-                    reasons.setdefault(d, []).append(Reason("similar", labels[which[d]]))
+                similar_to = np.where(ok, which, -1)
         for d, name in self._by_authors(followed):
             pinned[d] = matched[d] = True
             rel[d] = 1.0
@@ -124,11 +124,22 @@ class _Batch:
         if topic.max_papers:
             order = order[: topic.max_papers]
         out = []
-        for j in order.tolist():
+        kept = docs[order]
+        if result is not None:  # where each kept paper sits in the query's result
+            at = np.minimum(np.searchsorted(result.docs, kept), max(len(result.docs) - 1, 0))
+            in_query = (result.docs[at] == kept) if len(result.docs) else np.zeros(len(kept), bool)
+        # Reasons are worked out for the kept papers only: they are the costly part.
+        for k, j in enumerate(order.tolist()):
             d = int(docs[j])
             paper = self.papers[d]
-            why = reasons.get(d) or (
-                [Reason("trending", rank.trending_reason_text(paper))] if trending else [])
+            why: list[Reason] = []
+            if result is not None and in_query[k]:
+                why.extend(result.reasons(int(at[k])))
+            if examples_refs and similar_to is not None and similar_to[d] >= 0:
+                why.append(Reason("similar", labels[similar_to[d]]))
+            why.extend(reasons.get(d, ()))
+            if trending:
+                why.append(Reason("trending", rank.trending_reason_text(paper)))
             out.append(Match(paper, topic.name, round(float(score[j]), 6), tuple(why)))
         return out
 
@@ -239,7 +250,8 @@ def build_digest(
     kept = ranked[: subscriber.max_papers]
     by_section: dict[str, list[tuple[tuple, Match]]] = {}
     for key, m in kept:
-        by_section.setdefault(AUTHORS_SECTION if key[0] == 0 else order[key[2]], []).append((key, m))
+        section = AUTHORS_SECTION if key[0] == 0 else order[key[2]]
+        by_section.setdefault(section, []).append((key, m))
     sections = []
     for name in (AUTHORS_SECTION, *order):
         chosen = by_section.get(name)

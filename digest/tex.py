@@ -39,24 +39,48 @@ _SUB_GROUP = re.compile(r"_\{(?P<g>[^{}]*)\}|_(?P<c>\\[A-Za-z]+|[A-Za-z0-9+\-*])
 _PROSE_SUP = re.compile(r"(?<=[\w)\]])\^(?:\{(?P<g>[^{}\\]*)\}|(?P<c>\d+)(?![\w.]))")
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
 
-_SUP = dict(zip(
-    "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWnTαβγδεθιφχ*′",
-    "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂⁿᵀᵅᵝᵞᵟᵋᶿᶥᶲᵡ*′",
-    strict=True,
-))
-_SUB = dict(zip(
-    "0123456789+-=()aehijklmnoprstuvxβγρφχ",
-    "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ",
-    strict=True,
-))
+_SUP = dict(
+    zip(
+        "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWnTαβγδεθιφχ*′",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂⁿᵀᵅᵝᵞᵟᵋᶿᶥᶲᵡ*′",
+        strict=True,
+    )
+)
+_SUB = dict(
+    zip(
+        "0123456789+-=()aehijklmnoprstuvxβγρφχ",
+        "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ",
+        strict=True,
+    )
+)
 _MATH_SYMBOLS = {"top": "T", "intercal": "T", "prime": "′", "ast": "*", "star": "*"}
 # Macros with one argument that are safe to unwrap outside math (\cite{x} is not: it would
 # become "<cit.>").
 _FORMAT_1ARG = frozenset(
-    "emph textbf textit texttt textsc textrm textsf text mathbb mathcal mathrm mathbf mathit "
-    "mathsf mathtt mathfrak boldsymbol underline".split()
+    [
+        "emph",
+        "textbf",
+        "textit",
+        "texttt",
+        "textsc",
+        "textrm",
+        "textsf",
+        "text",
+        "mathbb",
+        "mathcal",
+        "mathrm",
+        "mathbf",
+        "mathit",
+        "mathsf",
+        "mathtt",
+        "mathfrak",
+        "boldsymbol",
+        "underline",
+    ]
 )
-_OPERATORS = re.compile(r"\\(log|ln|exp|sin|cos|tan|max|min|arg|det|lim|sup|inf|Pr|dim)(?![A-Za-z])")
+_OPERATORS = re.compile(
+    r"\\(log|ln|exp|sin|cos|tan|max|min|arg|det|lim|sup|inf|Pr|dim)(?![A-Za-z])"
+)
 
 
 @lru_cache(maxsize=1)
@@ -127,10 +151,10 @@ def _scripts(src: str, pattern: re.Pattern[str], table: dict[str, str], mark: st
         if raw.startswith("\\") and raw[1:] in _MATH_SYMBOLS:
             inner = _MATH_SYMBOLS[raw[1:]]
         else:
-            inner = _latex(raw) if "\\" in raw else raw
-            if inner is None:
+            converted = _latex(raw) if "\\" in raw else raw
+            if converted is None:
                 return m.group(0)
-            inner = inner.replace(" ", "")
+            inner = converted.replace(" ", "")
         if inner and all(ch in table for ch in inner):
             return "".join(table[ch] for ch in inner)
         # Not expressible in Unicode scripts: keep it readable, in plain notation.

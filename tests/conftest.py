@@ -23,7 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture
 def update_goldens(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-goldens") or os.environ.get("DIGEST_UPDATE_GOLDENS"))
+    return bool(
+        request.config.getoption("--update-goldens") or os.environ.get("DIGEST_UPDATE_GOLDENS")
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import email
 import json
 import sqlite3
 from email import policy
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -31,7 +30,9 @@ def test_run_on_a_fresh_folder_writes_a_real_digest(tmp_path):
     assert "<html" in html.lower() and "Trending Papers" in html
     assert "Trending Papers" in text
 
-    message = email.message_from_bytes((mail / "reader@example.org.eml").read_bytes(), policy=policy.default)
+    message = email.message_from_bytes(
+        (mail / "reader@example.org.eml").read_bytes(), policy=policy.default
+    )
     for header in ("Subject", "From", "To", "Date", "Message-ID"):
         assert message[header], header
     assert message["To"] == "Example Reader <reader@example.org>"
@@ -147,7 +148,8 @@ def test_a_failing_source_is_partial_and_reported(tmp_path):
 def test_hostile_titles_are_escaped_in_html_and_feeds(tmp_path):
     hostile = '<script>alert(1)</script> & "quotes"'
     (tmp_path / "papers.jsonl").write_text(
-        json.dumps({"title": hostile, "abstract": "An LLM paper <img src=x onerror=alert(2)>."}) + "\n"
+        json.dumps({"title": hostile, "abstract": "An LLM paper <img src=x onerror=alert(2)>."})
+        + "\n"
     )
     (tmp_path / "config.yaml").write_text(
         yaml.safe_dump(

@@ -40,7 +40,9 @@ def test_unknown_key_names_the_nearest_valid_one():
 
 
 def test_nested_unknown_key_has_its_path_and_suggestion():
-    problems = problems_of({"output": {"dri": "x"}, "sources": [{"name": "s", "type": "sample", "datset": "all"}]})
+    problems = problems_of(
+        {"output": {"dri": "x"}, "sources": [{"name": "s", "type": "sample", "datset": "all"}]}
+    )
     assert "unknown key 'dri' in output; did you mean 'dir'?" in problems
     assert "unknown key 'datset' in sources[0]; did you mean 'dataset'?" in problems
 
@@ -94,7 +96,10 @@ def test_weekday_names_and_paths_relative_to_config(tmp_path):
     path.parent.mkdir()
     path.write_text(
         yaml.safe_dump(
-            {"state": "data/s.sqlite", "subscribers": [{"email": "w@example.org", "cadence": "weekly", "weekday": "fri"}]}
+            {
+                "state": "data/s.sqlite",
+                "subscribers": [{"email": "w@example.org", "cadence": "weekly", "weekday": "fri"}],
+            }
         ),
         encoding="utf-8",
     )
@@ -104,7 +109,9 @@ def test_weekday_names_and_paths_relative_to_config(tmp_path):
 
 
 def test_secrets_are_read_from_the_environment(monkeypatch):
-    cfg = config_mod.parse({"delivery": {"method": "smtp"}, "smtp": {"host": "mx", "password_env": "MY_PW"}})
+    cfg = config_mod.parse(
+        {"delivery": {"method": "smtp"}, "smtp": {"host": "mx", "password_env": "MY_PW"}}
+    )
     monkeypatch.setenv("MY_PW", "s3cret")
     assert cfg.smtp.password() == "s3cret"
     # The password itself is not a key: a literal password in the file is rejected.

@@ -10,7 +10,7 @@ import pytest
 
 from digest.deliver import deliver_pending, make_outbox
 from digest.deliver.disk import DiskOutbox
-from digest.deliver.progress import Progress
+from digest.deliver.progress import Progress, terminal_progress
 from digest.deliver.rate import RateLimiter
 from digest.deliver.smtp import SmtpOutbox, is_temporary
 from digest.models import Delivery
@@ -161,3 +161,11 @@ def test_progress_line_only_on_a_terminal():
     bar(Delivery(A, "x", "sent"))
     bar.close()
     assert hidden.getvalue() == ""
+
+
+def test_terminal_progress_is_silent_off_a_terminal():
+    pipe = io.StringIO()
+    bar = terminal_progress(stream=pipe)
+    bar(Delivery(A, "x", "sent"))
+    bar.close()
+    assert pipe.getvalue() == "" and bar.line() == "sending 1 (1 sent)"

@@ -15,6 +15,7 @@ from tests.support.mailing import T0, clock, message_for, plan_rows, smtp_config
 from tests.support.smtp_server import SilentServer, SmtpServer, Tls, free_port
 
 A, B, C, D = "a@example.org", "b@example.org", "c@example.org", "d@example.org"
+PASSWORD_ENV = "TEST_SMTP_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_starttls_with_auth_and_a_trusted_ca(conn, tmp_path, monkeypatch):
     with SmtpServer(tls=tls, auth=("digest", "s3cret")) as server:
         plan_rows(conn, [A])
         config = smtp_config(server.port, tmp_path, security="starttls", ca_file=str(tls.ca_file),
-                             username="digest", password_env="TEST_SMTP_PASSWORD")
+                             username="digest", password_env=PASSWORD_ENV)
         report, _ = run(conn, config)
     assert [d.state for d in report] == ["sent"]
     assert len(server.messages) == 1
@@ -162,7 +163,7 @@ def test_wrong_password_aborts_before_any_row_fails(conn, tmp_path, monkeypatch)
     with SmtpServer(tls=tls, auth=("digest", "s3cret")) as server:
         plan_rows(conn, [A, B])
         config = smtp_config(server.port, tmp_path, security="starttls", ca_file=str(tls.ca_file),
-                             username="digest", password_env="TEST_SMTP_PASSWORD")
+                             username="digest", password_env=PASSWORD_ENV)
         report, _ = run(conn, config)
     assert report.aborted and "535" in report.aborted
     assert list(report) == [] and server.handler.rcpt_calls == 0
@@ -175,7 +176,7 @@ def test_missing_password_variable_is_a_clear_error(conn, tmp_path, monkeypatch)
     plan_rows(conn, [A])
     with SmtpServer() as server:
         config = smtp_config(server.port, tmp_path, username="digest",
-                             password_env="TEST_SMTP_PASSWORD")
+                             password_env=PASSWORD_ENV)
         report, _ = run(conn, config)
     assert report.aborted and "$TEST_SMTP_PASSWORD" in report.aborted
     assert states(conn) == {A: "planned"}

@@ -201,7 +201,8 @@ class _Run:
     def __init__(self, conn, outbox, clock, retry_period, max_attempts, pause_after, backoff,
                  sleep, progress) -> None:
         self.conn, self.outbox, self.clock = conn, outbox, clock
-        self.retry_period, self.max_attempts, self.pause_after = retry_period, max_attempts, pause_after
+        self.retry_period, self.max_attempts = retry_period, max_attempts
+        self.pause_after = pause_after
         self.backoff, self.sleep, self.progress = backoff, sleep, progress
         self.stop = threading.Event()
         self.results: list[Delivery] = []
@@ -222,7 +223,7 @@ class _Run:
 
     def attempt(self, row: LedgerRow) -> Attempt:
         """Runs in a worker thread: send, retrying temporary failures with backoff."""
-        outcome: SendOutcome | BatchAbort = SendOutcome(ok=False, detail="not tried")
+        outcome = SendOutcome(ok=False, detail="not tried")
         for n in range(self.max_attempts):
             try:
                 outcome = self.outbox.send(row)
@@ -230,7 +231,8 @@ class _Run:
                 return exc, n
             except Exception as exc:  # an outbox bug must not lose the row: it stays retryable
                 outcome = SendOutcome(ok=False, detail=f"{type(exc).__name__}: {exc}")
-            if outcome.ok or outcome.permanent or n + 1 == self.max_attempts or self.stop.is_set():
+            done = outcome.ok or outcome.permanent or self.stop.is_set()
+            if done or n + 1 == self.max_attempts:
                 return outcome, n + 1
             self.sleep(self.backoff * 2**n)
         return outcome, self.max_attempts

@@ -62,3 +62,9 @@ def _is_tty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def terminal_progress(total: int | None = None, *, stream: TextIO | None = None) -> Progress:
+    """The CLI's progress callback: drawn on stderr when it is a terminal, else silent.
+    Call .close() after the run to end the line."""
+    return Progress(total=total, stream=stream)

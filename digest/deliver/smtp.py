@@ -130,11 +130,7 @@ class SmtpOutbox:
         password = self._password()
         client: _Client | None = None
         try:
-            if self.security == "ssl":
-                client = _SSLClient(self.host, self.port, local_hostname=s.helo,
-                                    timeout=s.timeout, context=self._context)
-            else:
-                client = _Client(self.host, self.port, local_hostname=s.helo, timeout=s.timeout)
+            client = self._greet()
             client.ehlo_or_helo_if_needed()
             if self.security == "starttls":
                 if not client.has_extn("starttls"):
@@ -179,7 +175,14 @@ class SmtpOutbox:
             ) from None
         with self._lock:
             self._open.add(client)
-        return client
+        return client  # type: ignore[return-value]  # set on every path that gets here
+
+    def _greet(self) -> _Client:
+        s = self.settings
+        if self.security == "ssl":
+            return _SSLClient(self.host, self.port, local_hostname=s.helo, timeout=s.timeout,
+                              context=self._context)  # type: ignore[return-value]
+        return _Client(self.host, self.port, local_hostname=s.helo, timeout=s.timeout)
 
     def _acquire(self) -> _Client:
         try:
@@ -233,9 +236,9 @@ class SmtpOutbox:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _transaction(self, client: _Client, row: LedgerRow) -> SendOutcome:
-        to = row.subscriber
+        to, message = row.subscriber, row.message or b""
         try:
-            refused = client.sendmail(self.from_addr, [to], row.message)
+            refused = client.sendmail(self.from_addr, [to], message)
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
             if any(code == 421 for code, _ in refused.values()):

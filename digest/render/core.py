@@ -40,14 +40,24 @@ class Renderer:
         return ctx["subject"], self.email.naive(ctx), self.text.render(ctx)
 
     # ------------------------------------------------------------------ outputs
-    def write_feeds(self, conn: sqlite3.Connection, topic_matches: dict[str, list[Match]],
-                    issue: Issue, out_dir: Path) -> list[Path]:
+    def write_feeds(
+        self,
+        conn: sqlite3.Connection,
+        topic_matches: dict[str, list[Match]],
+        issue: Issue,
+        out_dir: Path,
+    ) -> list[Path]:
         from digest.render.feeds import write_feeds
 
         return write_feeds(self, conn, topic_matches, issue, Path(out_dir))
 
-    def write_archive(self, conn: sqlite3.Connection, issue: Issue,
-                      topic_matches: dict[str, list[Match]], out_dir: Path) -> list[Path]:
+    def write_archive(
+        self,
+        conn: sqlite3.Connection,
+        issue: Issue,
+        topic_matches: dict[str, list[Match]],
+        out_dir: Path,
+    ) -> list[Path]:
         from digest.render.archive import write_archive
 
         return write_archive(self, conn, issue, topic_matches, Path(out_dir))

@@ -90,7 +90,8 @@ class EmailRenderer:
             if len(self._cards) > _CACHE_LIMIT:
                 self._cards.clear()
             try:
-                html = Markup(
+                # The card template autoescapes; Markup marks its output as such.
+                html = Markup(  # noqa: S704
                     _BETWEEN_TAGS.sub("><", self._card_template.render(m=self.match(match)).strip())
                 )
             except jinja2.TemplateError as exc:
@@ -111,7 +112,7 @@ class EmailRenderer:
             for s in digest.sections
             if s.matches
         ]
-        n_papers = sum(s["count"] for s in sections)
+        n_papers = sum(len(s.matches) for s in digest.sections)
         summary = view.summary_line(n_papers, len(sections))
         titles = "; ".join(self.paper(m.paper).title for m in digest.matches[:3])
         preheader = view.cut(f"{summary}: {titles}" if titles else summary, 140)

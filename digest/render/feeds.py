@@ -37,8 +37,9 @@ class FeedSpec:
     matches: tuple[Match, ...]
 
 
-def entry_data(renderer: Any, match: Match, topics: list[str], issue: Issue,
-               archive_base: str | None) -> dict[str, Any]:
+def entry_data(
+    renderer: Any, match: Match, topics: list[str], issue: Issue, archive_base: str | None
+) -> dict[str, Any]:
     """Everything a feed entry shows, rendered now and stored as-is in the history."""
     from digest.render import view
 
@@ -63,25 +64,42 @@ def entry_data(renderer: Any, match: Match, topics: list[str], issue: Issue,
     }
 
 
-def feed_specs(title: str, topic_matches: dict[str, list[Match]], slugs: dict[str, str],
-               include_all: bool, per_topic: bool) -> list[FeedSpec]:
+def feed_specs(
+    title: str,
+    topic_matches: dict[str, list[Match]],
+    slugs: dict[str, str],
+    include_all: bool,
+    per_topic: bool,
+) -> list[FeedSpec]:
     specs = []
     if include_all:
         seen: dict[str, Match] = {}
         for matches in topic_matches.values():
             for m in matches:
                 seen.setdefault(m.paper.id, m)  # a paper once, under its first topic
-        specs.append(FeedSpec("all", title, f"New papers in every topic of {title}",
-                              tuple(seen.values())))
+        specs.append(
+            FeedSpec("all", title, f"New papers in every topic of {title}", tuple(seen.values()))
+        )
     if per_topic:
         for topic, matches in topic_matches.items():
-            specs.append(FeedSpec(slugs[topic], f"{title}: {topic}",
-                                  f"New papers on {topic}, from {title}", tuple(matches)))
+            specs.append(
+                FeedSpec(
+                    slugs[topic],
+                    f"{title}: {topic}",
+                    f"New papers on {topic}, from {title}",
+                    tuple(matches),
+                )
+            )
     return specs
 
 
-def write_feeds(renderer: Any, conn: sqlite3.Connection, topic_matches: dict[str, list[Match]],
-                issue: Issue, out_dir: Path) -> list[Path]:
+def write_feeds(
+    renderer: Any,
+    conn: sqlite3.Connection,
+    topic_matches: dict[str, list[Match]],
+    issue: Issue,
+    out_dir: Path,
+) -> list[Path]:
     from digest.render import view
 
     config = renderer.config
@@ -99,8 +117,12 @@ def write_feeds(renderer: Any, conn: sqlite3.Connection, topic_matches: dict[str
         with immediate(conn):
             known = store.known_ids(conn, spec.key)
             new = [
-                (m.paper.id, entry_data(renderer, m, topics_of.get(m.paper.id, [m.topic]),
-                                        issue, archive_base))
+                (
+                    m.paper.id,
+                    entry_data(
+                        renderer, m, topics_of.get(m.paper.id, [m.topic]), issue, archive_base
+                    ),
+                )
                 for m in spec.matches
                 if m.paper.id not in known
             ]
@@ -127,8 +149,14 @@ def write_feeds(renderer: Any, conn: sqlite3.Connection, topic_matches: dict[str
     return paths
 
 
-def build(fmt: str, spec: FeedSpec, rows: list[store.FeedEntry], updated: Any, self_url: str,
-          alternate: str) -> bytes:
+def build(
+    fmt: str,
+    spec: FeedSpec,
+    rows: list[store.FeedEntry],
+    updated: Any,
+    self_url: str,
+    alternate: str,
+) -> bytes:
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -136,8 +164,8 @@ def build(fmt: str, spec: FeedSpec, rows: list[store.FeedEntry], updated: Any, s
     fg.title(spec.title)
     fg.subtitle(spec.subtitle)  # also the RSS <description>
     fg.author({"name": spec.title.split(":")[0]})
-    fg.link(href=alternate, rel="alternate")
     fg.link(href=self_url, rel="self")
+    fg.link(href=alternate, rel="alternate")  # last: feedgen uses it as the RSS <link>
     fg.language("en")
     fg.generator("digest")
     fg.updated(updated)  # also lastBuildDate; feedgen would otherwise use the clock

@@ -15,6 +15,7 @@ Both use StrictUndefined: a typo in a user's template is an error, not an empty 
 from __future__ import annotations
 
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -57,8 +58,13 @@ class _TextOnlyLoader(jinja2.BaseLoader):
 
 def wrap(text: str, width: int = 72, initial: str = "", subsequent: str = "") -> str:
     """Wrap one paragraph for a terminal at `width` columns."""
+    return _wrap(str(text), width, initial, subsequent)
+
+
+@lru_cache(maxsize=65536)  # the same snippets recur in every subscriber's text twin
+def _wrap(text: str, width: int, initial: str, subsequent: str) -> str:
     return textwrap.fill(
-        " ".join(str(text).split()),
+        " ".join(text.split()),
         width=width,
         initial_indent=initial,
         subsequent_indent=subsequent,
@@ -90,7 +96,7 @@ def text_env(user_dir: Path | None) -> jinja2.Environment:
     return _common(
         jinja2.Environment(
             loader=_TextOnlyLoader(_loader(user_dir)),
-            autoescape=False,  # plain text only; see the module docstring
+            autoescape=False,  # noqa: S701 - plain text only; see the module docstring
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

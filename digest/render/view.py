@@ -17,8 +17,20 @@ from urllib.parse import quote
 from digest.models import Digest, Issue, Match, Paper
 from digest.tex import tex_to_text
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SNIPPET_CHARS = 320
 TITLE_CHARS = 300
@@ -147,9 +159,13 @@ def subject_line(title: str, digest: Digest) -> str:
 
 
 def paper_links(paper: Paper) -> tuple[tuple[str, str], ...]:
-    links = []
-    for label, url in (("Abstract", paper.url), ("PDF", paper.pdf_url), ("Code", paper.code_url),
-                       ("Project", paper.project_url)):
+    links: list[tuple[str, str]] = []
+    for label, url in (
+        ("Abstract", paper.url),
+        ("PDF", paper.pdf_url),
+        ("Code", paper.code_url),
+        ("Project", paper.project_url),
+    ):
         safe = safe_url(url)
         if safe and all(safe != u for _, u in links):
             links.append((label, safe))

@@ -74,7 +74,9 @@ def _row(r: sqlite3.Row) -> LedgerRow:
         last_error=r["last_error"],
         created_at=datetime.fromisoformat(r["created_at"]),
         updated_at=datetime.fromisoformat(r["updated_at"]),
-        next_attempt_at=datetime.fromisoformat(r["next_attempt_at"]) if r["next_attempt_at"] else None,
+        next_attempt_at=(
+            datetime.fromisoformat(r["next_attempt_at"]) if r["next_attempt_at"] else None
+        ),
     )
 
 

@@ -132,7 +132,12 @@ class ArchivedIssue:
 
 
 def record_issue(
-    conn: sqlite3.Connection, issue_id: str, day: str, at: datetime, title: str, papers: int,
+    conn: sqlite3.Connection,
+    issue_id: str,
+    day: str,
+    at: datetime,
+    title: str,
+    papers: int,
     topics: list[str],
 ) -> None:
     conn.execute(
@@ -150,6 +155,4 @@ def issues(conn: sqlite3.Connection) -> list[ArchivedIssue]:
         "SELECT issue_id, date, generated_at, title, papers, topics FROM archive_issues "
         "ORDER BY generated_at DESC, issue_id DESC"
     )
-    return [
-        ArchivedIssue(r[0], r[1], _dt(r[2]), r[3], r[4], tuple(json.loads(r[5]))) for r in rows
-    ]
+    return [ArchivedIssue(r[0], r[1], _dt(r[2]), r[3], r[4], tuple(json.loads(r[5]))) for r in rows]

@@ -61,3 +61,23 @@ def _read_holder(fd: int) -> str:
     except OSError:
         return ""
     return f" (pid {data})" if data.isdigit() else ""
+
+
+def holder(state: Path) -> int | None:
+    """The pid of the process holding the run lock now (0: held, pid unknown), or None
+    if it is free. Never creates the lock file and never keeps the lock."""
+    path = lock_path(state)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            data = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            return int(data) if data.isdigit() else 0  # held; pid not written yet
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -22,11 +22,15 @@ CREATE TABLE IF NOT EXISTS runs (
 
 def start(conn: sqlite3.Connection, at: datetime) -> int:
     with immediate(conn):
-        cur = conn.execute("INSERT INTO runs (started_at, status) VALUES (?, 'running')", (at.isoformat(),))
+        cur = conn.execute(
+            "INSERT INTO runs (started_at, status) VALUES (?, 'running')", (at.isoformat(),)
+        )
         return int(cur.lastrowid or 0)
 
 
-def finish(conn: sqlite3.Connection, run_id: int, at: datetime, status: str, report: dict[str, Any]) -> None:
+def finish(
+    conn: sqlite3.Connection, run_id: int, at: datetime, status: str, report: dict[str, Any]
+) -> None:
     with immediate(conn):
         conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, report = ? WHERE id = ?",
@@ -46,3 +50,14 @@ def last(conn: sqlite3.Connection, limit: int = 10) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def last_fingerprint(conn: sqlite3.Connection) -> str | None:
+    """The config fingerprint of the last run that finished without failing."""
+    row = conn.execute(
+        "SELECT report FROM runs WHERE status IN ('ok', 'partial') AND report IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return (json.loads(row[0]) or {}).get("fingerprint")

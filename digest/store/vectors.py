@@ -10,8 +10,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported only where vectors are used: start-up stays fast
+    import numpy as np
 
 from digest.store.db import immediate
 
@@ -38,17 +40,25 @@ def get(conn: sqlite3.Connection, model: str, ids: Sequence[str]) -> dict[str, n
             [model, *chunk],
         )
         for paper_id, dim, blob in rows:
+            import numpy as np
+
             vec = np.frombuffer(blob, dtype=np.float32)
             if len(vec) == dim:  # a torn or foreign row is re-embedded, not trusted
                 out[paper_id] = vec
     return out
 
 
-def put(conn: sqlite3.Connection, model: str, vectors: Mapping[str, np.ndarray],
-        at: datetime | None = None) -> None:
+def put(
+    conn: sqlite3.Connection,
+    model: str,
+    vectors: Mapping[str, np.ndarray],
+    at: datetime | None = None,
+) -> None:
     stamp = (at or datetime.fromtimestamp(0, UTC)).isoformat()
     rows = []
     for paper_id, vec in vectors.items():
+        import numpy as np
+
         arr = np.ascontiguousarray(vec, dtype=np.float32)
         rows.append((paper_id, model, int(arr.shape[0]), arr.tobytes(), stamp))
     with immediate(conn):

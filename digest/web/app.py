@@ -7,6 +7,7 @@ in so tests run the real app with a FixedClock and a disk outbox.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from digest.clock import Clock, system_clock
@@ -69,6 +70,14 @@ class WebState:
             if self.conn is not None:
                 self.conn.close()
                 self.conn = None
+
+
+class OutputFiles(StaticFiles):
+    """Static files from a folder `digest run` creates: before the first run, a 404."""
+
+    async def check_config(self) -> None:
+        if self.directory is not None and os.path.isdir(self.directory):
+            await super().check_config()
 
 
 def check_secret(secret: str | None, env_name: str) -> str:
@@ -125,9 +134,9 @@ def create_app(
         *pages.routes(),
         *account.routes(),
         # StaticFiles refuses paths that leave its folder and symlinks pointing out of it.
-        Mount("/archive", app=StaticFiles(directory=archive, html=True, check_dir=False),
+        Mount("/archive", app=OutputFiles(directory=archive, html=True, check_dir=False),
               name="archive"),
-        Mount("/feeds", app=StaticFiles(directory=feeds, check_dir=False), name="feeds"),
+        Mount("/feeds", app=OutputFiles(directory=feeds, check_dir=False), name="feeds"),
     ]
     app = Starlette(
         routes=routes,

@@ -13,8 +13,8 @@ from typing import Protocol
 
 from digest.clock import Clock
 from digest.config import Config
-from digest.errors import DeliveryError
 from digest.deliver.disk import file_stem
+from digest.errors import DeliveryError
 from digest.fsutil import atomic_write
 from digest.message import Envelope, build_message
 from digest.web.templating import WebTemplates

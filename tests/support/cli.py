@@ -11,13 +11,18 @@ from pathlib import Path
 NOW = "2026-12-01T07:00:00+00:00"
 
 
-def digest(*args: str, cwd: Path, now: str = NOW, env: dict[str, str] | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def digest(
+    *args: str, cwd: Path, now: str = NOW, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "DIGEST_NOW": now, **(env or {})}
     full_env.pop("DIGEST_FAULT", None) if "DIGEST_FAULT" not in (env or {}) else None
     return subprocess.run(
         [sys.executable, "-m", "digest", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

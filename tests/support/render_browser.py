@@ -7,8 +7,13 @@ from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -19,8 +24,9 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-def inspect(html_path: Path, width: int, shot: Path, titles: list[str],
-            color_scheme: str = "light") -> dict:
+def inspect(
+    html_path: Path, width: int, shot: Path, titles: list[str], color_scheme: str = "light"
+) -> dict:
     """Open a file in Chromium at `width` px, save a full-page screenshot, and report the
     page's scroll width and which titles are visible (in layout, not hidden, non-zero box)."""
     from playwright.sync_api import sync_playwright
@@ -28,11 +34,16 @@ def inspect(html_path: Path, width: int, shot: Path, titles: list[str],
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900},
-                                    color_scheme=color_scheme)
+            page = browser.new_page(
+                viewport={"width": width, "height": 900}, color_scheme=color_scheme
+            )
             # No network: everything the email needs is inline; remote fonts must not load.
-            page.route("**/*", lambda route: route.continue_()
-                       if route.request.url.startswith("file:") else route.abort())
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith("file:") else route.abort()
+                ),
+            )
             page.goto(html_path.resolve().as_uri())
             scroll_width = page.evaluate("document.documentElement.scrollWidth")
             visible = page.evaluate(
@@ -45,7 +56,8 @@ def inspect(html_path: Path, width: int, shot: Path, titles: list[str],
                     const r = el.getBoundingClientRect();
                     const s = getComputedStyle(el);
                     out[t] = r.width > 0 && r.height > 0 && s.visibility !== 'hidden'
-                      && s.display !== 'none' && r.right <= document.documentElement.clientWidth + 1;
+                      && s.display !== 'none'
+                      && r.right <= document.documentElement.clientWidth + 1;
                   }
                   return out;
                 }""",

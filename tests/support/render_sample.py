@@ -29,8 +29,12 @@ def config(tmp_path: Path, base_url: str | None = "https://digest.example.org", 
 
 
 def issue(at: datetime = AT, issue_id: str | None = None) -> Issue:
-    return Issue(id=issue_id or at.date().isoformat(), date=at.date(), generated_at=at,
-                 title="Trending Papers")
+    return Issue(
+        id=issue_id or at.date().isoformat(),
+        date=at.date(),
+        generated_at=at,
+        title="Trending Papers",
+    )
 
 
 def rich_papers() -> list[Paper]:
@@ -42,10 +46,20 @@ def rich_papers() -> list[Paper]:
             abstract=(
                 "This paper introduces PowerInfer-2, a framework for high-speed inference of "
                 "LLMs on smartphones. It achieves up to a 29.2\\times speed increase. We need "
-                "\\( O(n^3) \\) time for a na\\\"ive solver, as Schr\\\"odinger said."
+                '\\( O(n^3) \\) time for a na\\"ive solver, as Schr\\"odinger said.'
             ),
-            authors=("Zhenliang Xue", "Yixin Song", "Zeyu Mi", "Le Chen", "Yubin Xia",
-                     "Haibo Chen", "Xiaoyan Zhang", "Peng Wang", "Mo Li", "Ann Lee"),
+            authors=(
+                "Zhenliang Xue",
+                "Yixin Song",
+                "Zeyu Mi",
+                "Le Chen",
+                "Yubin Xia",
+                "Haibo Chen",
+                "Xiaoyan Zhang",
+                "Peng Wang",
+                "Mo Li",
+                "Ann Lee",
+            ),
             url="https://arxiv.org/abs/2406.06282",
             pdf_url="https://arxiv.org/pdf/2406.06282",
             code_url="https://github.com/SJTU-IPADS/PowerInfer",
@@ -66,9 +80,18 @@ def rich_papers() -> list[Paper]:
         ),
         Paper(
             id="url:https://example.org/long",
-            title="A " + "very-long-title-" * 18 + "end",
-            abstract=("Sentence number one is here. " * 200
-                      + "Supercalifragilistic" * 40 + " done.")[:10000],
+            # 300 characters, with a 135-character unbroken word that must wrap.
+            title=(
+                "A "
+                + "very-long-title-" * 8
+                + " "
+                + "Pneumonoultramicroscopicsilicovolcanoconiosis" * 3
+                + " "
+                + "word " * 60
+            )[:300],
+            abstract=(
+                "Sentence number one is here. " * 200 + "Supercalifragilistic" * 40 + " done."
+            )[:10000],
             authors=tuple(f"Author{i} Surname{i}" for i in range(500)),
             url="https://example.org/" + "x" * 200,
             sources=("sample",),
@@ -83,8 +106,11 @@ def seed_papers(n: int = 6) -> list[Paper]:
 def matches(topic: str, papers: list[Paper]) -> list[Match]:
     out = []
     for i, p in enumerate(papers):
-        reasons = (Reason("keyword", "llm", "title"), Reason("author", "Yixin Song")) if i == 0 \
+        reasons = (
+            (Reason("keyword", "llm", "title"), Reason("author", "Yixin Song"))
+            if i == 0
             else (Reason("trending", "popular today"),)
+        )
         out.append(Match(paper=p, topic=topic, score=10.0 - i, reasons=reasons))
     return out
 
@@ -100,8 +126,12 @@ def topic_matches() -> dict[str, list[Match]]:
 
 
 def subscriber(**kw) -> Subscriber:
-    base = {"email": "reader@example.org", "name": "Example Reader", "topics": tuple(TOPICS),
-            "max_papers": 15}
+    base = {
+        "email": "reader@example.org",
+        "name": "Example Reader",
+        "topics": tuple(TOPICS),
+        "max_papers": 15,
+    }
     return Subscriber(**{**base, **kw})
 
 

@@ -1,0 +1,153 @@
+"""`digest status`: what the state says about past runs, and when the next one is due.
+
+The state is opened read-only: looking never creates, migrates or locks anything.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from digest.config import Config
+
+
+def gather(config: Config, now: datetime, limit: int = 10) -> dict[str, Any]:
+    from digest.cron import describe
+    from digest.schedule import missed_run, next_due, plan_jobs, read_history
+    from digest.store.lock import holder
+
+    jobs = plan_jobs(config)
+    found = next_due(jobs, now)
+    missed = missed_run(read_history(config.state_path), jobs, now)
+    data: dict[str, Any] = {
+        "state": str(config.state_path),
+        "timezone": config.timezone,
+        "next_run": found[0].isoformat() if found else None,
+        "next_run_text": describe(found[0], config.zone) if found else None,
+        "next_run_for": found[1].label if found else None,
+        "schedules": [{"cron": j.cron, "cadences": list(j.cadences)} for j in jobs],
+        "catch_up_due": missed.isoformat() if missed else None,
+        "running_pid": holder(config.state_path),
+        "runs": [],
+        "deliveries": {},
+        "waiting": [],
+    }
+    conn = _read_only(config)
+    if conn is None:
+        return data
+    try:
+        data["runs"] = [_run_summary(r) for r in _last_runs(conn, limit)]
+        data["deliveries"] = {
+            r["state"]: r["n"]
+            for r in conn.execute(
+                "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state"
+            )
+        }
+        data["waiting"] = [
+            {
+                "subscriber": r["subscriber"],
+                "issue": r["issue_id"],
+                "state": r["state"],
+                "attempts": r["attempts"],
+                "error": r["last_error"],
+                "next_attempt_at": r["next_attempt_at"],
+            }
+            for r in conn.execute(
+                "SELECT * FROM deliveries WHERE state IN"
+                " ('planned','sending','temp-failed','perm-failed')"
+                " ORDER BY updated_at DESC LIMIT 20"
+            )
+        ]
+    except sqlite3.Error:
+        pass  # a state from before these tables: show what there is
+    finally:
+        conn.close()
+    return data
+
+
+def _read_only(config: Config) -> sqlite3.Connection | None:
+    if not config.state_path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{config.state_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _last_runs(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    from digest.store import runs
+
+    return runs.last(conn, limit)
+
+
+def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    report = run.get("report") or {}
+    deliveries = report.get("deliveries") or []
+    return {
+        "id": run["id"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "status": run["status"],
+        "sent": [
+            f"{d['subscriber']} ({d['issue']})" for d in deliveries if d.get("state") == "sent"
+        ],
+        "failed": [
+            f"{d['subscriber']} ({d['issue']}): {d.get('state')}: {d.get('detail')}"
+            for d in deliveries
+            if d.get("state") not in ("sent", None)
+        ],
+        "errors": list(report.get("errors") or []),
+        "new_papers": report.get("new_papers"),
+        "notes": list(report.get("notes") or []),
+    }
+
+
+def _local(value: str | None, zone: tzinfo) -> str:
+    if not value:
+        return "-"
+    at = datetime.fromisoformat(value)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def render_text(data: dict[str, Any], zone: tzinfo) -> list[str]:
+    lines = []
+    if data["next_run"]:
+        lines.append(f"next run: {data['next_run_text']} ({data['next_run_for']})")
+    else:
+        lines.append("next run: none (the cron expressions never fire again)")
+    if data["running_pid"] is not None:
+        pid = f" (pid {data['running_pid']})" if data["running_pid"] else ""
+        lines.append(f"a run is in progress now{pid}")
+    if data["catch_up_due"]:
+        lines.append(
+            f"catch-up due: the run of {_local(data['catch_up_due'], zone)} did not "
+            "happen; `digest schedule` runs it on start, or run `digest run`"
+        )
+    if not data["runs"]:
+        lines.append(f"no runs recorded yet in {data['state']}")
+        return lines
+    lines.append("last runs:")
+    for run in data["runs"]:
+        what = f"{len(run['sent'])} sent" if run["sent"] else "nothing sent"
+        lines.append(f"  {_local(run['started_at'], zone)}  {run['status']:<8} {what}")
+        for item in run["sent"][:10]:
+            lines.append(f"      sent {item}")
+        if len(run["sent"]) > 10:
+            lines.append(f"      ... and {len(run['sent']) - 10} more")
+        for error in run["errors"][:5]:
+            lines.append(f"      ! {error}")
+    waiting = [w for w in data["waiting"] if w["state"] != "perm-failed"]
+    failed = [w for w in data["waiting"] if w["state"] == "perm-failed"]
+    if waiting:
+        lines.append(f"deliveries waiting for a retry: {len(waiting)}")
+        for w in waiting[:10]:
+            lines.append(
+                f"  {w['subscriber']} ({w['issue']}): {w['state']}, "
+                f"{w['attempts']} attempt(s): {w['error'] or '-'}"
+            )
+    if failed:
+        lines.append(f"deliveries given up: {len(failed)}")
+        for w in failed[:10]:
+            lines.append(f"  {w['subscriber']} ({w['issue']}): {w['error'] or '-'}")
+    return lines
