@@ -9,6 +9,7 @@ Exit codes: 0 success (also "nothing new"), 1 failure, 2 bad config or usage,
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import sys
 from typing import Any

@@ -63,7 +63,7 @@ def sources(config_path: str | None, check: bool) -> None:
     if not check:
         return
     click.echo("")
-    ctx = FetchContext(clock=system_clock(), conn=None, known_ids=set, root=config.root)
+    ctx = FetchContext(clock=system_clock(), conn=None, known_ids=lambda _source: set(), root=config.root)
     failed = 0
     try:
         for s in config.sources:

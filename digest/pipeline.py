@@ -8,89 +8,16 @@ transaction that marks their delivery sent.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from digest.clock import Clock
 from digest.config import Config
-from digest.errors import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL
-from digest.models import Delivery, Digest, Issue, Links, Match, Paper, Subscriber
-
-
-@dataclass
-class RunReport:
-    started_at: datetime
-    dry_run: bool = False
-    finished_at: datetime | None = None
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    papers: int = 0
-    new_papers: int = 0
-    selected: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-    deliveries: list[Delivery] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    preview_dir: str | None = None
-    delivery_aborted: str | None = None  # the outbox could not send at all (server down, ...)
-    fingerprint: str = ""
-
-    @property
-    def sent(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.state == "sent"]
-
-    @property
-    def failed_sources(self) -> list[dict[str, Any]]:
-        return [s for s in self.sources if s["error"]]
-
-    @property
-    def exit_code(self) -> int:
-        failed_deliveries = [d for d in self.deliveries if d.state != "sent"]
-        if self.sources and len(self.failed_sources) == len(self.sources):
-            return EXIT_FAILURE
-        if (self.delivery_aborted or failed_deliveries) and not self.sent:
-            return EXIT_FAILURE
-        if self.failed_sources or failed_deliveries or self.errors:
-            return EXIT_PARTIAL
-        return EXIT_OK
-
-    @property
-    def status(self) -> str:
-        return {EXIT_OK: "ok", EXIT_PARTIAL: "partial", EXIT_FAILURE: "failed"}[self.exit_code]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "exit_code": self.exit_code,
-            "dry_run": self.dry_run,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "sources": self.sources,
-            "papers": self.papers,
-            "new_papers": self.new_papers,
-            "selected": self.selected,
-            "skipped": self.skipped,
-            "deliveries": [
-                {
-                    "subscriber": d.subscriber,
-                    "issue": d.issue_id,
-                    "state": d.state,
-                    "detail": d.detail,
-                    "files": list(d.files),
-                }
-                for d in self.deliveries
-            ],
-            "files": self.files,
-            "errors": self.errors,
-            "notes": self.notes,
-            "preview_dir": self.preview_dir,
-            "fingerprint": self.fingerprint,
-        }
+from digest.models import Delivery, Digest, Issue, Match, Paper, Subscriber
+from digest.report import RunReport
 
 
 def run(
@@ -108,6 +35,7 @@ def run(
     out_dir = config.output_dir / "preview" if dry_run else config.output_dir
     if dry_run:
         report.preview_dir = str(out_dir)
+    # One run at a time: a second one waits for the lock, then gives up with a message.
     with run_lock(config.state_path, wait=config.schedule.lock_wait):
         conn = _open_state(config, dry_run)
         try:
@@ -124,20 +52,22 @@ def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, p
     run_id = runs.start(conn, now)
     report.fingerprint = fingerprint(config)
     try:
-        # 1. fetch: every source, failures kept local to their source.
+        # 1. fetch: every source, each failure kept local to its source.
         pool, fresh_ids = fetch(config, clock, conn, report)
         due = due_subscribers(config, conn, subscribers(config, conn), now, report)
 
         # Nothing new, nobody due, nothing pending, same config as last time: the feeds and
-        # the archive are already what this run would write. Stop here, cheaply.
-        if (
+        # the archive already hold what this run would write. Stop here, cheaply.
+        quiet = (
             not report.new_papers
             and not due
-            and not deliveries.pending(conn)
+            and not deliveries.pending(conn, with_message=False)
             and runs.last_fingerprint(conn) == report.fingerprint
-        ):
+        )
+        if quiet:
             report.notes.append("nothing new to deliver")
         else:
+            # 2. select, 3. render, 4. deliver.
             _select_render_deliver(
                 config, clock, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
             )
@@ -146,7 +76,7 @@ def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, p
         report.finished_at = clock.now()
         runs.finish(conn, run_id, report.finished_at, "failed", report.to_dict())
         raise
-    # 5. record the run (deliveries and papers were recorded as each send completed).
+    # 5. record the run (papers were recorded as sent with each delivery, not here).
     report.finished_at = clock.now()
     runs.finish(conn, run_id, report.finished_at, report.status, report.to_dict())
 
@@ -155,39 +85,40 @@ def _select_render_deliver(
     config, clock, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
 ) -> None:
     from digest import select
+    from digest.compose import compose_and_plan
     from digest.deliver import deliver_pending, make_outbox
+    from digest.deliver.disk import DiskOutbox
     from digest.render import Renderer
 
     now = clock.now()
-    # 2. select: rank papers per topic once, then cut a digest per due subscriber.
-    topic_matches = select.match_topics(pool, config.topics, now, **_matching_extras(config, conn))
     issue = make_issue(config, now)
     renderer = Renderer(config)
-    digests = []
-    for subscriber in due:
-        digest = digest_for(config, conn, subscriber, issue, topic_matches, now, report, pool)
-        if digest is not None:
-            digests.append(digest)
 
-    # 3. render: feeds and archive hold this issue's fresh papers; each digest becomes
-    # its exact message bytes, planned in the ledger before any send (crash safety).
-    fresh_matches = {
+    # 2. select: rank the pool once per topic; every subscriber's digest is cut from that.
+    extras = _matching_extras(config, conn)
+    topic_matches = select.match_topics(pool, config.topics, now, **extras)
+
+    # 3. render the issue's feeds and archive page (this issue's fresh papers only) ...
+    fresh = {
         name: [m for m in matches if m.paper.id in fresh_ids]
         for name, matches in topic_matches.items()
     }
     if config.output.archive:
-        report.files += [
-            str(p) for p in renderer.write_archive(conn, issue, fresh_matches, out_dir)
-        ]
-    report.files += [str(p) for p in renderer.write_feeds(conn, fresh_matches, issue, out_dir)]
-    for digest in digests:
-        render_and_plan(config, conn, renderer, digest, now, out_dir, report, dry_run)
+        report.files += map(str, renderer.write_archive(conn, issue, fresh, out_dir))
+    report.files += map(str, renderer.write_feeds(conn, fresh, issue, out_dir))
+    # ... and each due subscriber's digest, one at a time (memory stays flat however many
+    # readers). Each is planned in the ledger with its exact bytes BEFORE anything is sent:
+    # a crash from here on is resumed by the next run with the same message.
+    for subscriber in due:
+        digest = digest_for(config, conn, subscriber, issue, topic_matches, now, report, pool)
+        if digest is not None:
+            report.files += compose_and_plan(
+                config, conn, renderer, digest, now, out_dir, preview=dry_run
+            )
 
-    # 4. deliver every pending digest (this run's and any a crash or failure left).
+    # 4. deliver every pending digest: this run's, and any a crash or failure left behind.
     # A dry run writes the messages it would send into the preview folder instead.
-    outbox = (
-        make_outbox(config, clock, out_dir=out_dir) if not dry_run else _preview_outbox(out_dir)
-    )
+    outbox = DiskOutbox(out_dir) if dry_run else make_outbox(config, clock, out_dir=out_dir)
     retry = timedelta(hours=config.smtp.retry_hours) if config.smtp else timedelta(hours=72)
     batch = deliver_pending(conn, outbox, clock, retry_period=retry, progress=progress)
     report.deliveries = list(batch)
@@ -211,7 +142,12 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
     from digest.store import papers as paper_store
 
     now = clock.now()
-    ctx = FetchContext(clock=clock, conn=conn, root=config.root, known_ids=lambda: _known_ids(conn))
+    ctx = FetchContext(
+        clock=clock,
+        conn=conn,
+        root=config.root,
+        known_ids=lambda source: paper_store.known_by_source(conn, source),
+    )
     try:
         results = fetch_all(config.sources, ctx)
     finally:
@@ -230,6 +166,8 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
         )
         if result.error:
             report.errors.append(f"source {result.name!r} failed: {result.error}")
+        else:
+            paper_store.record_source(conn, result.name, (p.id for p in result.papers))
         fetched.extend(result.papers)
     merged = merge_papers(fetched)
     first_seen = paper_store.upsert(conn, merged, now)
@@ -248,10 +186,6 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
     report.papers = len(pool)
     report.new_papers = sum(1 for at in first_seen.values() if at == now)
     return list(pool.values()), fresh_ids
-
-
-def _known_ids(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT id FROM papers")}
 
 
 def make_issue(config: Config, now: datetime) -> Issue:
@@ -372,96 +306,6 @@ def fingerprint(config: Config) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
-def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue) -> Links:
-    from digest.unsubscribe import make_token
-
-    secret = os.environ.get(config.web.secret_env)
-    unsubscribe = manage = None
-    if config.base_url and secret:
-        token = make_token(subscriber.key, secret)
-        unsubscribe = f"{config.base_url}/unsubscribe/{token}"
-        manage = f"{config.base_url}/manage/{token}"
-    mailto = config.list_.unsubscribe_mailto or _address(config.sender)
-    feeds = []
-    if config.base_url:
-        feeds.append(("RSS", f"{config.base_url}/feeds/all.rss.xml"))
-        feeds.append(("Atom", f"{config.base_url}/feeds/all.atom.xml"))
-    return Links(
-        web_version=renderer.archive_url(issue),
-        manage=manage,
-        unsubscribe=unsubscribe,
-        unsubscribe_mailto=mailto,
-        archive=f"{config.base_url}/archive/" if config.base_url else None,
-        feeds=tuple(feeds),
-    )
-
-
-def render_and_plan(
-    config, conn, renderer, digest: Digest, now, out_dir: Path, report, dry_run
-) -> None:
-    from digest.deliver.disk import file_stem, mail_dir
-    from digest.fsutil import atomic_write
-    from digest.message import Envelope, build_message, fits_gmail, make_message_id
-    from digest.store import deliveries
-
-    sub = digest.subscriber
-    links = links_for(config, renderer, sub, digest.issue)
-    subject, html, text = renderer.render_digest(digest, links)
-    # Past Gmail's clipping size the digest is cut, with "and N more" to the web version.
-    while not fits_gmail(html) and len(digest.matches) > 1:
-        digest = _shorter(digest)
-        subject, html, text = renderer.render_digest(digest, links)
-    sender = config.sender
-    envelope = Envelope(
-        subject=subject,
-        sender=sender,
-        to_addr=sub.email,
-        to_name=sub.name,
-        message_id=make_message_id(sub.key, digest.issue.id, _domain(sender)),
-        date=now,
-        list_id=config.list_.id or _list_id(config),
-        unsubscribe_url=links.unsubscribe,
-        unsubscribe_mailto=links.unsubscribe_mailto,
-        reply_to=config.delivery.reply_to,
-    )
-    message = build_message(envelope, text, html)
-    if config.delivery.method == "disk" or dry_run:
-        folder = mail_dir(out_dir, digest.issue.id)
-        stem = file_stem(sub.key)
-        report.files.append(str(atomic_write(folder / f"{stem}.html", html)))
-        report.files.append(str(atomic_write(folder / f"{stem}.txt", text)))
-    deliveries.plan(
-        conn,
-        subscriber=sub.key,
-        issue_id=digest.issue.id,
-        method="disk" if dry_run else config.delivery.method,
-        message_id=envelope.message_id,
-        paper_ids=digest.paper_ids,
-        message=message,
-        at=now,
-    )
-
-
-def _shorter(digest: Digest) -> Digest:
-    """Drop the lowest-scored paper; the dropped ones are not marked sent."""
-    from digest.models import TopicSection
-
-    worst = min(digest.matches, key=lambda m: m.score)
-    sections = tuple(
-        TopicSection(s.topic, tuple(m for m in s.matches if m is not worst))
-        for s in digest.sections
-    )
-    return Digest(
-        digest.issue, digest.subscriber, tuple(s for s in sections if s.matches), digest.omitted + 1
-    )
-
-
-def _preview_outbox(out_dir: Path):
-    from digest.deliver.disk import DiskOutbox
-
-    return DiskOutbox(out_dir)
-
-
 def _open_state(config: Config, dry_run: bool) -> sqlite3.Connection:
     """The state connection. A dry run works on an in-memory copy of the state: the same
     logic runs, and nothing is recorded."""
@@ -485,21 +329,3 @@ def _open_state(config: Config, dry_run: bool) -> sqlite3.Connection:
             continue
         memory.executescript(module.SCHEMA)
     return memory
-
-
-def _address(sender: str) -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(sender)[1] or sender
-
-
-def _domain(sender: str) -> str:
-    address = _address(sender)
-    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
-
-
-def _list_id(config: Config) -> str:
-    import re
-
-    slug = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-") or "digest"
-    return f"{config.title} <{slug}.{_domain(config.sender)}>"

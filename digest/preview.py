@@ -170,7 +170,7 @@ def sample_digest(config: Config, at: datetime) -> Digest:
 
 def render_sample(config: Config, at: datetime) -> tuple[str, str, str]:
     """Render the sample digest with the configured templates: (subject, html, text)."""
-    from digest.pipeline import links_for
+    from digest.compose import links_for
     from digest.render import Renderer
 
     renderer = Renderer(config)

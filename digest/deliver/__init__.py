@@ -151,7 +151,7 @@ def deliver_pending(
     workers = max(1, connections or getattr(outbox, "connections", 1))
 
     now = clock.now()
-    rows = ledger.pending(conn)
+    rows = ledger.pending(conn, with_message=False)
     due = [r for r in rows if not (r.next_attempt_at and r.next_attempt_at > now)]
     run = _Run(conn, outbox, clock, retry_period, max_attempts, pause_after, backoff, sleep,
                progress)
@@ -166,7 +166,7 @@ def deliver_pending(
             for row in due:
                 if run.stop.is_set():
                     break
-                run.mark_sending(row)
+                row = run.mark_sending(row)
                 run.record(row, run.attempt(row))
         else:
             _parallel(run, due, workers)
@@ -185,7 +185,7 @@ def _parallel(run: _Run, rows: list[LedgerRow], workers: int) -> None:
                 row = next(queue, None)
                 if row is None:
                     break
-                run.mark_sending(row)
+                row = run.mark_sending(row)
                 in_flight[pool.submit(run.attempt, row)] = row
             if not in_flight:
                 break
@@ -216,10 +216,12 @@ class _Run:
             self.aborted = reason
         self.stop.set()
 
-    def mark_sending(self, row: LedgerRow) -> None:
+    def mark_sending(self, row: LedgerRow) -> LedgerRow:
+        """Mark the row sending and load its message (one at a time: memory stays flat)."""
         ledger.set_state(self.conn, row.subscriber, row.issue_id, "sending", self.clock.now(),
                          next_attempt_at=row.next_attempt_at)
         fault("after_sending_mark")
+        return ledger.with_message_of(self.conn, row)
 
     def attempt(self, row: LedgerRow) -> Attempt:
         """Runs in a worker thread: send, retrying temporary failures with backoff."""

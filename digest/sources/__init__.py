@@ -34,7 +34,8 @@ class FetchContext:
 
     clock: Clock
     conn: Any = None  # sqlite3.Connection of the state, or None (e.g. `sources --check`)
-    known_ids: Callable[[], set[str]] = field(default=lambda: set())
+    # The ids a source brought in earlier runs (by source name): arXiv stops paging there.
+    known_ids: Callable[[str], set[str]] = field(default=lambda _source: set())
     http: Any = None  # a digest.http.Http, created on first use
     root: Any = None  # folder relative paths are resolved against
 

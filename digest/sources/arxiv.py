@@ -31,7 +31,7 @@ _GITHUB = re.compile(r"https?://(?:www\.)?github\.com/[\w.\-]+/[\w.\-]+", re.IGN
 def fetch(config: Any, ctx: Any) -> list[Paper]:
     http = http_for(ctx)
     url = config.url or DEFAULT_URL
-    known = ctx.known_ids() if callable(getattr(ctx, "known_ids", None)) else set()
+    known = ctx.known_ids(config.name) if callable(getattr(ctx, "known_ids", None)) else set()
     papers: list[Paper] = []
     start = 0
     while len(papers) < config.max_total:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from digest.faults import fault
@@ -69,7 +69,7 @@ def _row(r: sqlite3.Row) -> LedgerRow:
         method=r["method"],
         message_id=r["message_id"],
         paper_ids=tuple(json.loads(r["paper_ids"])),
-        message=r["message"],
+        message=r["message"] if "message" in r.keys() else None,
         attempts=r["attempts"],
         last_error=r["last_error"],
         created_at=datetime.fromisoformat(r["created_at"]),
@@ -166,9 +166,21 @@ def counts(conn: sqlite3.Connection, issue_id: str | None = None) -> dict[str, i
     return {state: n for state, n in conn.execute(sql + " GROUP BY state", args)}
 
 
-def pending(conn: sqlite3.Connection, subscriber: str | None = None) -> list[LedgerRow]:
+_LIGHT = (
+    "subscriber, issue_id, state, method, message_id, paper_ids, attempts, last_error,"
+    " created_at, updated_at, next_attempt_at"
+)
+
+
+def pending(
+    conn: sqlite3.Connection, subscriber: str | None = None, *, with_message: bool = True
+) -> list[LedgerRow]:
+    """Unfinished deliveries, oldest first. Without `with_message` the message bytes are
+    left in the database (load them one at a time with `with_message_of`): a fan-out to
+    100,000 readers must not hold every message in memory."""
     marks = ",".join("?" * len(PENDING))
-    sql = f"SELECT * FROM deliveries WHERE state IN ({marks})"
+    columns = "*" if with_message else _LIGHT
+    sql = f"SELECT {columns} FROM deliveries WHERE state IN ({marks})"
     args: list[object] = list(PENDING)
     if subscriber is not None:
         sql += " AND subscriber = ?"
@@ -176,10 +188,19 @@ def pending(conn: sqlite3.Connection, subscriber: str | None = None) -> list[Led
     return [_row(r) for r in conn.execute(sql + " ORDER BY created_at, subscriber", args)]
 
 
+def with_message_of(conn: sqlite3.Connection, row: LedgerRow) -> LedgerRow:
+    """The row with its stored message bytes."""
+    found = conn.execute(
+        "SELECT message FROM deliveries WHERE subscriber = ? AND issue_id = ?",
+        (row.subscriber, row.issue_id),
+    ).fetchone()
+    return replace(row, message=found[0] if found else None)
+
+
 def pending_paper_ids(conn: sqlite3.Connection, subscriber: str) -> set[str]:
     """Papers already promised to a subscriber by an unfinished delivery."""
     ids: set[str] = set()
-    for row in pending(conn, subscriber):
+    for row in pending(conn, subscriber, with_message=False):
         ids.update(row.paper_ids)
     return ids
 

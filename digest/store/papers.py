@@ -21,6 +21,11 @@ CREATE TABLE IF NOT EXISTS papers (
     last_seen_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS papers_first_seen ON papers (first_seen_at);
+CREATE TABLE IF NOT EXISTS source_papers (
+    source   TEXT NOT NULL,
+    paper_id TEXT NOT NULL,
+    PRIMARY KEY (source, paper_id)
+) WITHOUT ROWID;
 """
 
 _TUPLES = {f.name for f in fields(Paper) if f.type.startswith("tuple")}
@@ -75,3 +80,18 @@ def recent(conn: sqlite3.Connection, since: datetime) -> list[tuple[Paper, datet
         (since.isoformat(),),
     )
     return [(from_json(r[0]), datetime.fromisoformat(r[1])) for r in rows]
+
+
+def record_source(conn: sqlite3.Connection, source: str, ids: Iterable[str]) -> None:
+    """Remember which papers a source brought (after it succeeded), so a paged source such
+    as arXiv can stop at the first page of papers it already brought."""
+    with immediate(conn):
+        conn.executemany(
+            "INSERT OR IGNORE INTO source_papers (source, paper_id) VALUES (?, ?)",
+            [(source, pid) for pid in ids],
+        )
+
+
+def known_by_source(conn: sqlite3.Connection, source: str) -> set[str]:
+    rows = conn.execute("SELECT paper_id FROM source_papers WHERE source = ?", (source,))
+    return {r[0] for r in rows}

@@ -29,6 +29,6 @@ def make_ctx(
         **options,
     )
     ctx = FetchContext(
-        clock=clock, conn=conn, known_ids=lambda: set(known or ()), http=http, root=root
+        clock=clock, conn=conn, known_ids=lambda _source=None: set(known or ()), http=http, root=root
     )
     return ctx, fake

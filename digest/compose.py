@@ -1,0 +1,121 @@
+"""One subscriber's digest, composed: links, rendering (cut to fit Gmail), the MIME message,
+and the planned row in the delivery ledger that holds its exact bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from digest.config import Config
+from digest.models import Digest, Issue, Links, Subscriber
+
+
+def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue) -> Links:
+    from digest.unsubscribe import make_token
+
+    secret = os.environ.get(config.web.secret_env)
+    unsubscribe = manage = None
+    if config.base_url and secret:
+        token = make_token(subscriber.key, secret)
+        unsubscribe = f"{config.base_url}/unsubscribe/{token}"
+        manage = f"{config.base_url}/manage/{token}"
+    mailto = config.list_.unsubscribe_mailto or _address(config.sender)
+    feeds = []
+    if config.base_url:
+        feeds.append(("RSS", f"{config.base_url}/feeds/all.rss.xml"))
+        feeds.append(("Atom", f"{config.base_url}/feeds/all.atom.xml"))
+    return Links(
+        web_version=renderer.archive_url(issue),
+        manage=manage,
+        unsubscribe=unsubscribe,
+        unsubscribe_mailto=mailto,
+        archive=f"{config.base_url}/archive/" if config.base_url else None,
+        feeds=tuple(feeds),
+    )
+
+
+def compose_and_plan(
+    config: Config, conn, renderer, digest: Digest, now, out_dir: Path, *, preview: bool
+) -> list[str]:
+    """Render the digest, build its message and plan it in the ledger. Returns the files
+    written (the HTML and text parts, for disk delivery and previews)."""
+    from digest.deliver.disk import file_stem, mail_dir
+    from digest.fsutil import atomic_write
+    from digest.message import Envelope, build_message, fits_gmail, make_message_id
+    from digest.store import deliveries
+
+    sub = digest.subscriber
+    links = links_for(config, renderer, sub, digest.issue)
+    subject, html, text = renderer.render_digest(digest, links)
+    # Past Gmail's clipping size the digest is cut, with "and N more" to the web version;
+    # the papers cut are not marked sent, so the next digest brings them.
+    while not fits_gmail(html) and len(digest.matches) > 1:
+        size = len(html.encode("utf-8"))
+        keep = min(len(digest.matches) - 1, int(len(digest.matches) * 90 * 1024 / size))
+        digest = keep_best(digest, max(1, keep))
+        subject, html, text = renderer.render_digest(digest, links)
+    envelope = Envelope(
+        subject=subject,
+        sender=config.sender,
+        to_addr=sub.email,
+        to_name=sub.name,
+        message_id=make_message_id(sub.key, digest.issue.id, _domain(config.sender)),
+        date=now,
+        list_id=config.list_.id or _list_id(config),
+        unsubscribe_url=links.unsubscribe,
+        unsubscribe_mailto=links.unsubscribe_mailto,
+        reply_to=config.delivery.reply_to,
+    )
+    message = build_message(envelope, text, html)
+    files = []
+    if config.delivery.method == "disk" or preview:
+        folder = mail_dir(out_dir, digest.issue.id)
+        stem = file_stem(sub.key)
+        files.append(str(atomic_write(folder / f"{stem}.html", html)))
+        files.append(str(atomic_write(folder / f"{stem}.txt", text)))
+    deliveries.plan(
+        conn,
+        subscriber=sub.key,
+        issue_id=digest.issue.id,
+        method="disk" if preview else config.delivery.method,
+        message_id=envelope.message_id,
+        paper_ids=digest.paper_ids,
+        message=message,
+        at=now,
+    )
+    return files
+
+
+def keep_best(digest: Digest, keep: int) -> Digest:
+    """The digest cut to its `keep` best-scored papers; the rest count as omitted."""
+    from digest.models import TopicSection
+
+    kept = {id(m) for m in sorted(digest.matches, key=lambda m: -m.score)[:keep]}
+    sections = tuple(
+        TopicSection(s.topic, tuple(m for m in s.matches if id(m) in kept)) for s in digest.sections
+    )
+    dropped = len(digest.matches) - len(kept)
+    return Digest(
+        digest.issue,
+        digest.subscriber,
+        tuple(s for s in sections if s.matches),
+        digest.omitted + dropped,
+    )
+
+
+def _address(sender: str) -> str:
+    from email.utils import parseaddr
+
+    return parseaddr(sender)[1] or sender
+
+
+def _domain(sender: str) -> str:
+    address = _address(sender)
+    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
+
+
+def _list_id(config: Config) -> str:
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-") or "digest"
+    return f"{config.title} <{slug}.{_domain(config.sender)}>"
