@@ -5,7 +5,7 @@ bare    = N threads, each one persistent smtplib connection (TCP_NODELAY, like t
           sendmail() of pre-serialised bytes from a shared queue.
 outbox  = digest.deliver.smtp.SmtpOutbox.send() called from N threads (pooled connections).
 deliver = digest.deliver.deliver_pending(): the real path, ledger writes (SQLite, WAL,
-          synchronous=FULL as open_db sets it) around every send, N worker threads.
+          synchronous=NORMAL as open_db sets it) around every send, N worker threads.
 Budget: deliver >= 90% of bare with smtp.connections > 1.
 """
 
@@ -178,46 +178,13 @@ def ledger_only(root: Path, messages) -> tuple[float, float]:
         deliveries.plan(conn, subscriber=to, issue_id="2026-12-01", method="smtp",
                         message_id=f"id-{to}", paper_ids=("a", "b"), message=data, at=AT)
     t0 = time.perf_counter()
-    deliveries.pending(conn)
+    deliveries.pending(conn, with_message=False)
     load = time.perf_counter() - t0
     t0 = time.perf_counter()
     deliver_pending(conn, NullOutbox(), FixedClock(AT))
     total = time.perf_counter() - t0
     conn.close()
     return total, load
-
-
-def deliver_deep(root: Path, port: int, messages, connections: int) -> float:
-    """Prototype fix: digest.deliver._parallel keeping 2 x workers rows in flight, so a
-    worker never waits while the main thread commits the ledger."""
-    import digest.deliver as d
-
-    original = d._parallel
-
-    def deep(run, rows, workers):
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-        in_flight = {}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digest-send") as pool:
-            queue_ = iter(rows)
-            while True:
-                while len(in_flight) < 2 * workers and not run.stop.is_set():
-                    row = next(queue_, None)
-                    if row is None:
-                        break
-                    run.mark_sending(row)
-                    in_flight[pool.submit(run.attempt, row)] = row
-                if not in_flight:
-                    break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    run.record(in_flight.pop(future), future.result())
-
-    d._parallel = deep
-    try:
-        return deliver(root, port, messages, connections)
-    finally:
-        d._parallel = original
 
 
 def run(quick: bool) -> list[Result]:
@@ -233,9 +200,6 @@ def run(quick: bool) -> list[Result]:
                 ("bare", lambda: bare(sink.port, messages, connections)),
                 ("outbox", lambda: outbox_direct(root, sink.port, messages, connections)),
                 ("deliver", lambda: deliver(root, sink.port, messages, connections)),
-                ("deliver-normal", lambda: deliver(root, sink.port, messages, connections,
-                                                   "NORMAL")),
-                ("deliver-deep", lambda: deliver_deep(root, sink.port, messages, connections)),
                 ("bare-1", lambda: bare(sink.port, messages, 1)),
             ):
                 results[name] = min(results.get(name, float("inf")), fn())
@@ -253,12 +217,8 @@ def run(quick: bool) -> list[Result]:
         f"{n:,} messages of {size / 1024:.0f} KB, best of {repeat}; server accepted {accepted:,}",
         f"SmtpOutbox.send alone from {connections} threads: {rate['outbox']:,.0f} msg/s "
         f"= {rate['outbox'] / rate['bare']:.0%} of bare",
-        f"deliver_pending with the ledger at synchronous=NORMAL (prototype): "
-        f"{rate['deliver-normal']:,.0f} msg/s = {rate['deliver-normal'] / rate['bare']:.0%} of bare",
-        f"prototype fix (2 x connections rows in flight in deliver._parallel): "
-        f"{rate['deliver-deep']:,.0f} msg/s = {rate['deliver-deep'] / rate['bare']:.0%} of bare",
         f"ledger alone (deliver_pending with an outbox that accepts instantly): "
-        f"{n / null_total:,.0f} rows/s, of which deliveries.pending() loading every message "
+        f"{n / null_total:,.0f} rows/s, of which deliveries.pending() "
         f"{null_load * 1000:.0f} ms; per message {null_total / n * 1000:.2f} ms of the "
         f"{1000 / rate['bare']:.2f} ms a bare send takes",
         f"bare client, 1 connection: {rate['bare-1']:,.0f} msg/s",

@@ -68,6 +68,11 @@ def stem(word: str) -> str:
     return w
 
 
+def folded_words(text: str) -> str:
+    """The folded words of a text joined by spaces (what the batch tokenizer reads)."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
 def terms(text: str) -> list[str]:
     """The stemmed terms of a text, in order: what the index stores and queries look up."""
     return [stem(w) for w in _WORD.findall(fold(text))]
@@ -86,8 +91,8 @@ class Vocab(dict):
         self.terms: list[str] = []  # id -> stemmed term
 
     def __missing__(self, word: str | bytes) -> int:
-        if isinstance(word, bytes):  # the ASCII fast path's key for the same word
-            tid = self[word.decode("ascii")]
+        if isinstance(word, bytes):  # the byte-level paths' key (UTF-8) for the same word
+            tid = self[word.decode()]
             self[word] = tid
             return tid
         term = stem(word)

@@ -123,19 +123,32 @@ def run_command(ctx: click.Context, config_path: str | None, dry_run: bool, as_j
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=None))
     else:
-        _print_report(report)
+        _print_report(report, json_logs=ctx.obj.get("log_format") == "json")
     ctx.exit(report.exit_code)
 
 
-def _print_report(report: Any) -> None:
+def _print_report(report: Any, json_logs: bool = False) -> None:
+    """The human summary on stdout; problems on stderr (as JSON lines with --log-format
+    json, so a log collector reads them like every other log line)."""
+    import logging
+
+    log = logging.getLogger("digest.run")
+
+    def problem(text: str) -> None:
+        if json_logs:
+            log.error(text)
+        else:
+            click.secho(text, fg="yellow", err=True)
+
     for source in report.sources:
         if source["error"]:
-            click.secho(f"source {source['name']}: FAILED: {source['error']}", fg="red", err=True)
+            problem(f"source {source['name']}: FAILED: {source['error']}")
         else:
             click.echo(
                 f"source {source['name']}: {source['papers']} papers ({source['seconds']:.2f}s)"
             )
     sent = report.sent
+    failed = [d for d in report.deliveries if d.state != "sent"]
     if report.dry_run:
         click.echo(
             f"dry run: {len(sent)} digest(s) rendered into {report.preview_dir}; nothing recorded"
@@ -145,11 +158,23 @@ def _print_report(report: Any) -> None:
         for d in sent:
             where = f" -> {d.files[0]}" if d.files else ""
             click.echo(f"  {d.subscriber} ({d.issue_id}){where}")
-    else:
+    for d in failed:
+        problem(f"not delivered to {d.subscriber} ({d.issue_id}): {d.state}: {d.detail}")
+    if report.delivery_aborted:
+        problem(f"delivery stopped: {report.delivery_aborted}")
+        problem("the digests stay pending and go out with the next run")
+    if not sent and not failed and not report.delivery_aborted and not report.dry_run:
         reasons = sorted(set(report.skipped.values())) or ["no subscribers"]
         click.echo(f"nothing new to deliver ({'; '.join(reasons)})")
+    shown = ("source ", "delivery to ", "delivery: ")
     for error in report.errors:
-        click.secho(error, fg="yellow", err=True)
+        if not error.startswith(shown):
+            problem(error)
+    for note in report.warnings:
+        if json_logs:
+            log.warning(note)
+        else:
+            click.secho(f"warning: {note}", fg="yellow", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

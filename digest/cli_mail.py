@@ -141,14 +141,9 @@ def sample_message(config, to: str, now) -> tuple[bytes, str]:
 
 
 def default_list_id(config, sender: str) -> str:
-    """config.list.id, else "<Title> <title-slug.sender-domain>" (RFC 2919)."""
-    import re
+    """The same List-Id as the digests (digest.compose.list_id)."""
+    from digest.compose import list_id
 
-    from digest.message import sender_domain
-
-    if config.list_.id:
-        return config.list_.id
-    slug = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-") or "digest"
-    return f"{config.title} <{slug}.{sender_domain(sender)}>"
+    return list_id(config)
 
 

@@ -35,17 +35,27 @@ def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue) ->
 
 
 def compose_and_plan(
-    config: Config, conn, renderer, digest: Digest, now, out_dir: Path, *, preview: bool
+    config: Config,
+    conn,
+    renderer,
+    digest: Digest,
+    edition: Issue,
+    now,
+    out_dir: Path,
+    *,
+    preview: bool,
 ) -> list[str]:
     """Render the digest, build its message and plan it in the ledger. Returns the files
-    written (the HTML and text parts, for disk delivery and previews)."""
+    written (the HTML and text parts, for disk delivery and previews). `edition` is the
+    run's issue, whose archive page is the web version (a weekly reader's digest is keyed by
+    their period, which has no archive page of its own)."""
     from digest.deliver.disk import file_stem, mail_dir
     from digest.fsutil import atomic_write
     from digest.message import Envelope, build_message, fits_gmail, make_message_id
     from digest.store import deliveries
 
     sub = digest.subscriber
-    links = links_for(config, renderer, sub, digest.issue)
+    links = links_for(config, renderer, sub, edition)
     subject, html, text = renderer.render_digest(digest, links)
     # Past Gmail's clipping size the digest is cut, with "and N more" to the web version;
     # the papers cut are not marked sent, so the next digest brings them.
@@ -59,9 +69,12 @@ def compose_and_plan(
         sender=config.sender,
         to_addr=sub.email,
         to_name=sub.name,
-        message_id=make_message_id(sub.key, digest.issue.id, _domain(config.sender)),
+        # Namespaced by the list, so two digests of different lists never share an id.
+        message_id=make_message_id(
+            f"{list_ident(config)}\x00{sub.key}", digest.issue.id, _domain(config.sender)
+        ),
         date=now,
-        list_id=config.list_.id or _list_id(config),
+        list_id=list_id(config),
         unsubscribe_url=links.unsubscribe,
         unsubscribe_mailto=links.unsubscribe_mailto,
         reply_to=config.delivery.reply_to,
@@ -114,8 +127,28 @@ def _domain(sender: str) -> str:
     return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
 
 
-def _list_id(config: Config) -> str:
+def list_ident(config: Config) -> str:
+    """The List-Id identifier (RFC 2919): `list.id`, else derived from the title."""
     import re
 
-    slug = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-") or "digest"
-    return f"{config.title} <{slug}.{_domain(config.sender)}>"
+    configured = config.list_.id
+    if configured:
+        return configured.rpartition("<")[2].rstrip(">").strip()
+    slug = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-")[:60] or "digest"
+    return f"{slug}.{_domain(config.sender)}"
+
+
+def list_id(config: Config) -> str:
+    """The List-Id header value: the title as a quoted phrase, then <identifier>."""
+    from email.utils import quote
+
+    configured = config.list_.id or ""
+    phrase = configured.rpartition("<")[0].strip() if "<" in configured else config.title
+    phrase = " ".join(phrase.split())[:100]
+    if phrase.startswith('"') and phrase.endswith('"') and len(phrase) > 1:
+        phrase = phrase[1:-1]
+    if not phrase:
+        return f"<{list_ident(config)}>"
+    if any(ch in phrase for ch in '()<>@,;:\\".[]'):  # specials: a quoted-string
+        phrase = f'"{quote(phrase)}"'
+    return f"{phrase} <{list_ident(config)}>"

@@ -8,7 +8,9 @@ keys ending in `_env` name the environment variable that holds them.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +50,16 @@ class HuggingFaceSource(SourceBase):
     limit: int = Field(50, ge=1, le=100, description="Papers per page.")
     pages: int = Field(1, ge=1, le=20, description="How many pages to read.")
     sort: Literal["publishedAt", "trending"] | None = None
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD") from None
+        return value
 
 
 class ArxivSource(SourceBase):
@@ -104,6 +116,16 @@ class TopicConfig(Model):
     )
     description: str = ""
     min_score: float = Field(0.0, ge=0, description="Papers scoring below are not sent.")
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "the query is empty; remove the key for a trending topic (ranked by popularity)"
+            )
+        return value
+
     max_papers: int | None = Field(None, ge=1, description="At most this many per digest.")
     authors: list[str] = Field(default_factory=list, description="Always include their papers.")
     similar_to: list[str] = Field(
@@ -183,14 +205,12 @@ class DeliveryConfig(Model):
 
     @field_validator("from_", "reply_to")
     @classmethod
-    def _no_newline(cls, value: str | None) -> str | None:
-        if value and any(ch in value for ch in "\r\n\x0b\x0c\x85\u2028\u2029"):
-            raise ValueError("cannot contain a line break")
-        return value
+    def _sender(cls, value: str | None) -> str | None:
+        return None if value is None else check_sender(value)
 
 
 class SmtpConfig(Model):
-    host: str = "localhost"
+    host: str = Field("localhost", min_length=1)
     port: int | None = Field(None, ge=1, le=65535, description="Default: 587/465/25 by security.")
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
@@ -248,9 +268,30 @@ class ListConfig(Model):
         None, description="mailto: address for List-Unsubscribe."
     )
 
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        return None if value is None else check_list_id(value)
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.lower().startswith("mailto:"):
+            value = value[len("mailto:") :]
+        if not _MAILBOX.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
 
 class Config(Model):
-    title: str = Field("Trending Papers", description="The digest's name (subject, header, feeds).")
+    title: str = Field(
+        "Trending Papers",
+        min_length=1,
+        max_length=120,
+        description="The digest's name (subject, header, feeds).",
+    )
     timezone: str = Field("UTC", description="IANA name, e.g. Europe/Paris.")
     state: str = Field("state.sqlite", description="SQLite file holding ledgers and runs.")
     base_url: str | None = Field(None, description="Public URL of `digest serve` / the archive.")
@@ -332,15 +373,58 @@ def check_timezone(value: str) -> str:
 
 
 def normalize_email(value: str) -> str:
-    """Validate and normalise an address (domain lower-cased). Raises ValueError."""
+    """Validate and normalise a reader's address (domain lower-cased, an international
+    domain in its ASCII form). Raises ValueError."""
     from email_validator import EmailNotValidError, validate_email
 
     if not isinstance(value, str):
         raise ValueError("must be an email address")
     try:
-        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+        checked = validate_email(
+            value, check_deliverability=False, test_environment=True, allow_smtputf8=False
+        )
     except EmailNotValidError as exc:
-        raise ValueError(f"not a valid email address ({exc})") from None
+        reason = str(exc)
+        if "internationalized" in reason.lower() or "SMTPUTF8" in reason:
+            reason = "non-ASCII characters before the @ need SMTPUTF8, which is not supported"
+        raise ValueError(f"not a valid email address ({reason})") from None
+    return checked.ascii_email or checked.normalized
+
+
+_MAILBOX = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
+)
+_BREAKS = "\r\n\x0b\x0c\x85\u2028\u2029"
+
+
+def check_sender(value: str) -> str:
+    """A sender such as `Paper Digest <digest@example.org>` (localhost allowed)."""
+    from email.utils import parseaddr
+
+    if any(ch in value for ch in _BREAKS):
+        raise ValueError("cannot contain a line break")
+    name, addr = parseaddr(value)
+    if not addr or not _MAILBOX.match(addr) or (value.count("<") > 1):
+        raise ValueError(
+            f"{value!r} is not an address; write it as name@example.org or "
+            "'Name <name@example.org>'"
+        )
+    return value
+
+
+def check_list_id(value: str) -> str:
+    """`list.id`: an identifier such as papers.example.org, optionally `Name <ident>`."""
+    if any(ch in value for ch in _BREAKS):
+        raise ValueError("cannot contain a line break")
+    ident = value.rpartition("<")[2].rstrip(">").strip() if "<" in value else value.strip()
+    if not re.fullmatch(
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", ident
+    ):
+        raise ValueError(
+            f"{value!r} is not a list identifier; use a dotted name such as "
+            "papers.example.org (or 'Name <papers.example.org>')"
+        )
+    return value
 
 
 def parse(raw: Any, root: Path = Path("."), source: str = "config") -> Config:
@@ -386,20 +470,36 @@ def load(path: str | Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {str(path)!r}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(
             f"{path} is not valid YAML{where}: {problem}",
-            hint="check indentation and quoting (a query with a colon needs quotes)",
+            hint="check indentation, quoting (a query with a colon needs quotes) and keys "
+            "given twice",
         ) from None
     config = parse(raw, root=path.resolve().parent, source=str(path))
     from digest.logs import register_config_secrets
 
     register_config_secrets(config)
     return config
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 DEFAULT_YAML = """\

@@ -94,8 +94,23 @@ def describe(error: dict[str, Any], raw: Any) -> str:
     msg = error["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    friendly = {
+        "model_type": "should be a mapping of keys (indented `key: value` lines)",
+        "model_attributes_type": "should be a mapping of keys (indented `key: value` lines)",
+        "dict_type": "should be a mapping of keys (indented `key: value` lines)",
+        "list_type": "should be a list (lines starting with `- `)",
+        "int_parsing": "should be a whole number",
+        "int_from_float": "should be a whole number",
+        "float_parsing": "should be a number",
+        "bool_parsing": "should be true or false",
+        "string_type": "should be text",
+        "missing": "is required",
+    }
+    if kind in friendly:
+        msg = friendly[kind]
     if kind == "union_tag_invalid":
-        msg = f"unknown source type {error['input'].get('type')!r}; use one of {', '.join(SOURCE_TYPES)}"
+        given = error["input"].get("type")
+        msg = f"unknown source type {given!r}; use one of {', '.join(SOURCE_TYPES)}"
     if kind == "union_tag_not_found":
         msg = f"missing 'type'; use one of {', '.join(SOURCE_TYPES)}"
     return f"{path}: {msg}"
@@ -146,6 +161,11 @@ def cross_checks(raw: dict[str, Any]) -> list[str]:
                     )
                 )
                 problems.append(f"subscribers[{i}].topics: unknown topic {t!r}{hint}")
+    if subscribers and isinstance(subscribers, list) and not names:
+        problems.append(
+            "topics: subscribers are listed but no topics are defined, so nobody would get "
+            "anything; add a topic (one without a query lists the trending papers)"
+        )
     delivery = raw.get("delivery") or {}
     if isinstance(delivery, dict) and delivery.get("method") == "smtp" and not raw.get("smtp"):
         problems.append("smtp: delivery.method is smtp but there is no smtp section")

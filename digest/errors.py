@@ -58,6 +58,10 @@ class DeliveryError(DigestError):
     """A digest could not be delivered."""
 
 
+class StateError(DigestError):
+    """The state database or the output folder cannot be used."""
+
+
 class LockedError(DigestError):
     """Another run holds the lock on the state."""
 

@@ -1,25 +1,27 @@
 """An in-memory inverted index of one batch of papers, built once per run and shared by
-every topic: per field a sparse term-document count matrix (CSC, so a term's postings are
-one slice) and the token sequence (for phrases).
+every topic: per field the token sequence (term ids, paper after paper) and postings
+(which papers hold a term, how often), built on demand for the terms queries ask for.
 
 Built from the papers being matched (the new ones), never from the whole history, so a
-daily run costs in proportion to what is new. numpy/scipy are imported here, not by
-`digest.select`, so importing the package stays light.
+daily run costs in proportion to what is new. Tokenising is vectorised
+(digest/tokenize.py); postings for every term a batch of queries needs are built in one
+pass over the sequence (`prepare`), so 1,000 topics cost one sort of their terms'
+occurrences, not one scan each. numpy is imported here, not by `digest.select`, and scipy
+only by `FieldIndex.counts` (TF-IDF similarity), so importing the package stays light.
 """
 
 from __future__ import annotations
 
 import bisect
-import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
-from digest.analyze import Vocab, fold, words
+from digest.analyze import Vocab, fold
 from digest.models import Paper
+from digest.tokenize import tokenize
 
 TEXT_FIELDS = ("title", "abstract")
 # Authors are joined with this id between names so a phrase never spans two people.
@@ -28,19 +30,79 @@ _GAP = -1
 
 @dataclass
 class FieldIndex:
-    """One field: counts (docs x terms, CSC), token sequences and lengths."""
+    """One field: token sequences, lengths and (lazily) postings."""
 
-    counts: Any  # scipy.sparse.csc_matrix, int32
-    seq: np.ndarray  # all token ids, doc after doc
+    seq: np.ndarray  # all token ids, doc after doc (int32; _GAP between authors)
     offsets: np.ndarray  # doc d's tokens are seq[offsets[d]:offsets[d+1]]
     lengths: np.ndarray  # tokens per doc (float64)
+    n_terms: int
+    _postings: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict,
+                                                               repr=False)
+    _counts: Any = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.offsets) - 1
 
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
-        """Docs (sorted) that contain term `tid`, and how often."""
-        if tid < 0 or tid >= self.counts.shape[1]:
+        """Docs (sorted, int32) that contain term `tid`, and how often (float64)."""
+        if tid < 0 or tid >= self.n_terms:
             return _EMPTY_I, _EMPTY_F
-        lo, hi = self.counts.indptr[tid], self.counts.indptr[tid + 1]
-        return self.counts.indices[lo:hi], self.counts.data[lo:hi].astype(np.float64)
+        hit = self._postings.get(tid)
+        if hit is None:
+            self.prepare((tid,))
+            hit = self._postings[tid]
+        return hit
+
+    def prepare(self, tids: Iterable[int] | None = None) -> None:
+        """Build the postings of these terms (None: all) in one pass over the sequence:
+        their occurrences are picked out, keyed (term, doc), sorted and counted."""
+        if tids is None:
+            todo = np.arange(self.n_terms, dtype=np.int64)
+        else:
+            todo = np.unique(np.fromiter(
+                (t for t in tids if 0 <= t < self.n_terms and t not in self._postings),
+                np.int64))
+        if not len(todo):
+            return
+        if tids is None or len(todo) == self.n_terms:
+            pos = np.flatnonzero(self.seq >= 0)
+        else:
+            want = np.zeros(self.n_terms + 1, dtype=bool)  # the extra slot: _GAP (-1)
+            want[todo] = True
+            pos = np.flatnonzero(want[self.seq])
+        n = max(self.n, 1)
+        key = self.seq[pos].astype(np.int64) * n
+        key += np.searchsorted(self.offsets, pos, side="right") - 1
+        key.sort()
+        if len(key):
+            first = np.flatnonzero(np.diff(key, prepend=key[0] - 1))
+            freq = np.diff(first, append=len(key)).astype(np.float64)
+            key = key[first]
+        else:
+            freq = _EMPTY_F
+        terms, docs = np.divmod(key, n)
+        docs = docs.astype(np.int32)
+        bounds = np.searchsorted(terms, np.append(todo, self.n_terms))
+        for k, tid in enumerate(todo.tolist()):
+            lo, hi = bounds[k], bounds[k + 1]
+            self._postings[tid] = (docs[lo:hi], freq[lo:hi])
+
+    @property
+    def counts(self) -> Any:
+        """The docs x terms count matrix (scipy.sparse.csc_matrix, int32)."""
+        if self._counts is None:
+            from scipy import sparse
+
+            self.prepare(None)
+            parts = [self._postings[t] for t in range(self.n_terms)]
+            indptr = np.zeros(self.n_terms + 1, dtype=np.int64)
+            np.cumsum([len(d) for d, _ in parts], out=indptr[1:])
+            indices = np.concatenate([d for d, _ in parts]) if parts else _EMPTY_I
+            data = np.concatenate([f for _, f in parts]).astype(np.int32) if parts else _EMPTY_I
+            self._counts = sparse.csc_matrix((data, indices, indptr),
+                                             shape=(self.n, max(self.n_terms, 1)))
+        return self._counts
 
     def phrase(self, tids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Docs that contain the terms consecutively, and how many times.
@@ -81,7 +143,7 @@ class Index:
     papers: Sequence[Paper]
     vocab: Vocab  # shared by title and abstract
     fields: dict[str, FieldIndex]
-    names: Vocab  # author words (unstemmed)
+    names: Vocab  # author words (stemmed like the text, so queries meet them)
     labels: dict[str, dict[str, np.ndarray]]  # category/source value -> docs
     _sorted_terms: list[str] | None = field(default=None, repr=False)
 
@@ -121,44 +183,48 @@ class Index:
 
 
 def build_index(papers: Sequence[Paper]) -> Index:
+    n = len(papers)
     vocab = Vocab()
-    text = {"title": [vocab.ids(p.title) for p in papers],
-            "abstract": [vocab.ids(p.abstract) for p in papers]}
+    ids, off = tokenize([p.title for p in papers] + [p.abstract for p in papers], vocab)
+    split = int(off[n])
+    fields = {"title": _field(ids[:split], off[: n + 1], len(vocab.terms)),
+              "abstract": _field(ids[split:], off[n:] - split, len(vocab.terms))}
     names = Vocab()
-    author_seqs = []
-    for p in papers:
-        seq: list[int] = []
-        for a in p.authors:
-            if seq:
-                seq.append(_GAP)
-            seq.extend(names[w] for w in words(a))
-        author_seqs.append(seq)
-    fields = {name: _field(seqs, len(vocab.terms)) for name, seqs in text.items()}
-    fields["author"] = _field(author_seqs, len(names.terms))
+    fields["author"] = _authors(papers, names)
     labels: dict[str, dict[str, list[int]]] = {"category": {}, "source": {}}
+    folded: dict[str, str] = {}
     for d, p in enumerate(papers):
         for c in p.categories:
-            labels["category"].setdefault(fold(c), []).append(d)
-        for s in {fold(x) for x in (*p.sources, *p.source_types)}:
-            labels["source"].setdefault(s, []).append(d)
-    arrays = {k: {v: np.unique(np.asarray(d, dtype=np.int32)) for v, d in t.items()}
-              for k, t in labels.items()}
+            labels["category"].setdefault(c, []).append(d)
+        for x in {*p.sources, *p.source_types}:
+            labels["source"].setdefault(x, []).append(d)
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    for kind, table in labels.items():
+        merged: dict[str, list[int]] = {}
+        for label, docs in table.items():
+            key = folded.get(label) or folded.setdefault(label, fold(label))
+            merged.setdefault(key, []).extend(docs)
+        arrays[kind] = {k: np.unique(np.asarray(v, dtype=np.int32)) for k, v in merged.items()}
     return Index(papers, vocab, fields, names, arrays)
 
 
-def _field(seqs: list[list[int]], n_terms: int) -> FieldIndex:
-    n = len(seqs)
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    seq = np.fromiter(itertools.chain.from_iterable(seqs), dtype=np.int32, count=int(offsets[-1]))
-    rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
-    real = seq != _GAP
-    counts = sparse.csc_matrix(
-        (np.ones(int(real.sum()), dtype=np.int32), (rows[real], seq[real])),
-        shape=(n, max(n_terms, 1)),
-    )
-    counts.sum_duplicates()
-    counts.sort_indices()
-    real_len = lengths - np.bincount(rows[~real], minlength=n) if (~real).any() else lengths
-    return FieldIndex(counts, seq, offsets, real_len.astype(np.float64))
+def _field(seq: np.ndarray, offsets: np.ndarray, n_terms: int,
+           lengths: np.ndarray | None = None) -> FieldIndex:
+    if lengths is None:
+        lengths = np.diff(offsets)
+    return FieldIndex(seq, offsets, lengths.astype(np.float64), n_terms)
+
+
+def _authors(papers: Sequence[Paper], names: Vocab) -> FieldIndex:
+    """Every paper's author names in one sequence, a _GAP between two authors."""
+    per_paper = np.fromiter((len(p.authors) for p in papers), np.int64, len(papers))
+    ids, off = tokenize([a for p in papers for a in p.authors], names)
+    first = np.zeros(len(papers) + 1, dtype=np.int64)  # each paper's first author
+    np.cumsum(per_paper, out=first[1:])
+    later = np.ones(int(first[-1]), dtype=bool)  # authors after their paper's first
+    later[first[:-1][per_paper > 0]] = False
+    seq = np.insert(ids, off[:-1][later], _GAP).astype(np.int32)
+    gaps = np.zeros(len(papers) + 1, dtype=np.int64)
+    np.cumsum(np.maximum(per_paper - 1, 0), out=gaps[1:])
+    offsets = off[first] + gaps
+    return _field(seq, offsets, len(names.terms), np.diff(off[first]))

@@ -18,8 +18,18 @@ from datetime import UTC, datetime
 from digest.models import Paper
 
 _WS = re.compile(r"\s+")
-# C0/C1 controls and characters XML 1.0 forbids, except tab/newline (collapsed anyway).
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# C0/C1 controls (NEL U+0085 among them), the Unicode line/paragraph separators and what XML
+# 1.0 forbids. They become a space, not nothing: `Control\x00chars` is two words.
+_ILLEGAL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]")
+# Bidi embeddings, overrides (LRE RLE PDF LRO RLO) and isolates (LRI RLI FSI PDI): a stray
+# U+202E in a title reverses the rest of the line in the email, the feeds and the archive,
+# and an unclosed one leaks into the text around it. They are dropped. The plain marks
+# LRM/RLM (U+200E/U+200F) and ALM (U+061C) are kept: zero-width strong characters that can
+# only nudge neutral characters next to them, never reorder a run or leak past the text,
+# and right-to-left names and titles need them to show punctuation and numbers correctly.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Upvotes and comments: a hostile or broken source must not claim 10**30 of them.
+MAX_COUNT = 10**9
 
 # New-style (0704.0001 onwards, 4 or 5 digits after the dot) and old-style
 # (archive[.SUBJ]/YYMMNNN) arXiv identifiers, each with an optional version.
@@ -35,12 +45,75 @@ _DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNOREC
 
 
 def clean_text(value: str | None) -> str:
-    """Decode HTML entities, drop control characters, collapse whitespace."""
+    """Decode HTML entities, drop bidi overrides, turn control characters into spaces,
+    collapse whitespace."""
     if not value:
         return ""
     value = html.unescape(value)
-    value = _ILLEGAL.sub("", value)
+    value = _BIDI_CONTROLS.sub("", value)
+    value = _ILLEGAL.sub(" ", value)
     return _WS.sub(" ", value).strip()
+
+
+def count(value: object) -> int | None:
+    """A non-negative count (upvotes, comments) from an int, an integral float or a string
+    of digits, capped at MAX_COUNT; None for anything else (negative, fractional, NaN,
+    infinite, a bool, text)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\+?\d+", text):
+            # int() of a 5,000-digit string is slow, and any such number is over the cap
+            return _bounded(int(text)) if len(text) <= 30 else MAX_COUNT
+        if "_" in text:  # float() would read "1_0" as 10
+            return None
+        try:
+            value = float(text)  # "3.0", "1e3"
+        except ValueError:
+            return None
+    if isinstance(value, int):
+        return _bounded(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
+            return None
+        return _bounded(int(value))
+    return None
+
+
+def _bounded(number: int) -> int | None:
+    return None if number < 0 else min(number, MAX_COUNT)
+
+
+def web_url(value: str | None) -> str | None:
+    """`value` when it is an http(s) link with a host and nothing a reader could be fooled
+    by (whitespace, control or bidi characters); else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if not re.match(r"(?i)https?://[^\s/?#]", value):
+        return None
+    if any(c.isspace() for c in value) or _ILLEGAL.search(value) or _BIDI_CONTROLS.search(value):
+        return None
+    return value
+
+
+def tidy_links(paper: Paper) -> Paper:
+    """Links that are not http(s) dropped; an arXiv paper without a (safe) abstract or PDF
+    link gets arXiv's own."""
+    links = {
+        "url": web_url(paper.url),
+        "pdf_url": web_url(paper.pdf_url),
+        "code_url": web_url(paper.code_url),
+        "project_url": web_url(paper.project_url),
+    }
+    kind, _, ident = paper.id.partition(":")
+    if kind == "arxiv" and arxiv_id(ident) == ident:
+        links["url"] = links["url"] or f"https://arxiv.org/abs/{ident}"
+        links["pdf_url"] = links["pdf_url"] or f"https://arxiv.org/pdf/{ident}"
+    if all(links[k] == getattr(paper, k) for k in links):
+        return paper
+    return replace(paper, **links)
 
 
 def title_key(title: str) -> str:

@@ -8,6 +8,7 @@ transaction that marks their delivery sent.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 
 from digest.clock import Clock
 from digest.config import Config
+from digest.errors import StateError
 from digest.models import Delivery, Digest, Issue, Match, Paper, Subscriber
 from digest.report import RunReport
 
@@ -35,6 +37,7 @@ def run(
     out_dir = config.output_dir / "preview" if dry_run else config.output_dir
     if dry_run:
         report.preview_dir = str(out_dir)
+    _check_folders(config, out_dir)
     # One run at a time: a second one waits for the lock, then gives up with a message.
     with run_lock(config.state_path, wait=config.schedule.lock_wait):
         conn = _open_state(config, dry_run)
@@ -45,12 +48,37 @@ def run(
     return report
 
 
+def _check_folders(config: Config, out_dir: Path) -> None:
+    """Fail early, in words, when the output or state folder cannot be written."""
+    for what, folder, key in (
+        ("output folder", out_dir, "output.dir"),
+        ("state folder", config.state_path.parent, "state"),
+    ):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"cannot create the {what} {str(folder)!r}: {exc.strerror or exc}",
+                hint=f"check `{key}` in the config and the folder's permissions",
+            ) from None
+        if not os.access(folder, os.W_OK):
+            raise StateError(
+                f"the {what} {str(folder)!r} is not writable",
+                hint=f"check `{key}` in the config and the folder's permissions",
+            )
+
+
 def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, progress) -> None:
     from digest.store import deliveries, runs
 
     now = clock.now()
     run_id = runs.start(conn, now)
     report.fingerprint = fingerprint(config)
+    if config.base_url and not os.environ.get(config.web.secret_env):
+        report.warnings.append(
+            f"base_url is set but ${config.web.secret_env} is not: digests go out without "
+            "one-click unsubscribe and manage links; set the same secret as `digest serve`"
+        )
     try:
         # 1. fetch: every source, each failure kept local to its source.
         pool, fresh_ids = fetch(config, clock, conn, report)
@@ -59,7 +87,8 @@ def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, p
         # Nothing new, nobody due, nothing pending, same config as last time: the feeds and
         # the archive already hold what this run would write. Stop here, cheaply.
         quiet = (
-            not report.new_papers
+            not dry_run  # a preview always renders what it can
+            and not report.new_papers
             and not due
             and not deliveries.pending(conn, with_message=False)
             and runs.last_fingerprint(conn) == report.fingerprint
@@ -113,7 +142,7 @@ def _select_render_deliver(
         digest = digest_for(config, conn, subscriber, issue, topic_matches, now, report, pool)
         if digest is not None:
             report.files += compose_and_plan(
-                config, conn, renderer, digest, now, out_dir, preview=dry_run
+                config, conn, renderer, digest, issue, now, out_dir, preview=dry_run
             )
 
     # 4. deliver every pending digest: this run's, and any a crash or failure left behind.
@@ -314,11 +343,23 @@ def _open_state(config: Config, dry_run: bool) -> sqlite3.Connection:
     from digest.store.db import SCHEMA_MODULES, open_db
 
     if not dry_run or not config.state_path.exists():
-        return open_db(":memory:" if dry_run else config.state_path)
+        try:
+            return open_db(":memory:" if dry_run else config.state_path)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"the state file {str(config.state_path)!r} cannot be used: {exc}",
+                hint="is `state:` pointing at another file? Point it at a new path, or move "
+                "that file away (a new state means every paper counts as new)",
+            ) from None
     memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     source = sqlite3.connect(f"file:{config.state_path}?mode=ro", uri=True)
     try:
         source.backup(memory)
+    except sqlite3.DatabaseError as exc:
+        raise StateError(
+            f"the state file {str(config.state_path)!r} cannot be used: {exc}",
+            hint="is `state:` pointing at another file?",
+        ) from None
     finally:
         source.close()
     memory.row_factory = sqlite3.Row

@@ -24,6 +24,7 @@ class RunReport:
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # worth fixing, but nothing failed
     preview_dir: str | None = None
     delivery_aborted: str | None = None  # the outbox could not send at all (server down, ...)
     fingerprint: str = ""
@@ -76,6 +77,7 @@ class RunReport:
             "files": self.files,
             "errors": self.errors,
             "notes": self.notes,
+            "warnings": self.warnings,
             "preview_dir": self.preview_dir,
             "fingerprint": self.fingerprint,
         }

@@ -38,6 +38,7 @@ def match_topics(
     `vector_cache` (digest.store.vectors.VectorCache) keeps embeddings between runs for
     `similarity: semantic`; `embedder` replaces the model (tests)."""
     batch = _Batch(list(papers), list(history), now, vector_cache, embedder)
+    batch.prepare(topics)
     return {topic.name: batch.match(topic) for topic in topics}
 
 
@@ -51,6 +52,16 @@ class _Batch:
         self._index: Any = None
         self._tfidf: Any = None
         self._authors: dict[str, list[tuple[int, str, tuple[str, ...]]]] | None = None
+        self._queries: dict[int, Query | None] = {}
+
+    def prepare(self, topics: Sequence[Any]) -> None:
+        """Parse every query once and build all their postings in one pass."""
+        self._queries = {id(t): _query(t) for t in topics}
+        queries = [q for q in self._queries.values() if q is not None]
+        if queries and self.papers:
+            from digest.query_eval import prepare
+
+            prepare(queries, self.index)
 
     @property
     def index(self) -> Any:
@@ -84,7 +95,7 @@ class _Batch:
         n = len(self.papers)
         if n == 0:
             return []
-        query = _query(topic)
+        query = self._queries[id(topic)] if id(topic) in self._queries else _query(topic)
         followed = [f for f in (getattr(topic, "authors", None) or []) if f.strip()]
         examples_refs = getattr(topic, "similar_to", None) or []
         rel = np.zeros(n)

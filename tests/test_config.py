@@ -98,6 +98,7 @@ def test_weekday_names_and_paths_relative_to_config(tmp_path):
         yaml.safe_dump(
             {
                 "state": "data/s.sqlite",
+                "topics": [{"name": "All"}],
                 "subscribers": [{"email": "w@example.org", "cadence": "weekly", "weekday": "fri"}],
             }
         ),
@@ -123,3 +124,53 @@ def test_smtp_method_needs_an_smtp_section():
     assert problems_of({"delivery": {"method": "smtp"}}) == [
         "smtp: delivery.method is smtp but there is no smtp section"
     ]
+
+
+def test_senders_lists_and_queries_are_checked():
+    problems = problems_of(
+        {
+            "delivery": {"from": "bogus", "reply_to": "nope"},
+            "list": {"id": "x\ny", "unsubscribe_mailto": "zzz>, <http://evil.example"},
+            "smtp": {"host": ""},
+            "sources": [{"name": "h", "type": "huggingface", "date": "2026-13-45"}],
+            "topics": [{"name": "a", "query": "   "}],
+        }
+    )
+    text = "\n".join(problems)
+    for key in (
+        "delivery.from",
+        "delivery.reply_to",
+        "list.id",
+        "list.unsubscribe_mailto",
+        "smtp.host",
+        "sources[0].date",
+        "topics[0].query",
+    ):
+        assert key in text, key
+    assert len(problems) == 7
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("title: A\ntitle: B\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="the key 'title' is given twice"):
+        config_mod.load(path)
+
+
+def test_subscribers_without_topics_is_an_error():
+    assert "no topics are defined" in problems_of({"subscribers": [{"email": "a@example.org"}]})[0]
+
+
+def test_international_addresses():
+    cfg = config_mod.parse({"topics": [{"name": "t"}], "subscribers": [{"email": "ok@пример.рф"}]})
+    assert cfg.subscribers[0].email == "ok@xn--e1afmkfd.xn--p1ai"
+    problems = problems_of(
+        {"topics": [{"name": "t"}], "subscribers": [{"email": "тест@example.org"}]}
+    )
+    assert "SMTPUTF8" in problems[0]
+
+
+def test_wrong_types_are_said_in_words():
+    problems = problems_of({"output": "out", "feeds": {"max_entries": "lots"}})
+    assert "output: should be a mapping of keys (indented `key: value` lines)" in problems
+    assert "feeds.max_entries: should be a whole number" in problems

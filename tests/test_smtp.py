@@ -233,3 +233,13 @@ def test_retry_period_expiry_makes_a_failure_permanent(conn, tmp_path):
         report, _ = run(conn, smtp_config(server.port, tmp_path, retry_hours=72))
     assert [d.state for d in report] == ["perm-failed"]
     assert "gave up" in report[0].detail
+
+
+def test_an_address_the_server_cannot_take_fails_alone_and_the_rest_go_out(conn, tmp_path):
+    """A non-ASCII local part (no SMTPUTF8) must not leave the session mid-transaction: the
+    next message would get "503 nested MAIL command"."""
+    with SmtpServer() as server:
+        plan_rows(conn, ["тест@example.org", A])
+        report, _ = run(conn, smtp_config(server.port, tmp_path))
+    assert {d.subscriber: d.state for d in report} == {"тест@example.org": "perm-failed", A: "sent"}
+    assert [m.rcpt_tos for m in server.messages] == [[A]]

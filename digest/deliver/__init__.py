@@ -27,6 +27,7 @@ raises BatchAbort: nothing is marked failed and every row stays pending for the 
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 import time
@@ -153,8 +154,9 @@ def deliver_pending(
     now = clock.now()
     rows = ledger.pending(conn, with_message=False)
     due = [r for r in rows if not (r.next_attempt_at and r.next_attempt_at > now)]
-    run = _Run(conn, outbox, clock, retry_period, max_attempts, pause_after, backoff, sleep,
-               progress)
+    run = _Run(
+        conn, outbox, clock, retry_period, max_attempts, pause_after, backoff, sleep, progress
+    )
     run.waiting = len(rows) - len(due)
     try:
         if due and hasattr(outbox, "open"):
@@ -172,17 +174,64 @@ def deliver_pending(
             _parallel(run, due, workers)
     finally:
         outbox.close()
+        ledger.purge_messages(conn)
     return run.report(len(due))
 
 
 def _parallel(run: _Run, rows: list[LedgerRow], workers: int) -> None:
-    """N workers send, this thread alone writes the ledger (one SQLite connection)."""
+    """N workers, each with its own SMTP connection and its own SQLite connection: a worker
+    marks its row sending, sends it and records the outcome itself, so no worker ever waits
+    for another thread to commit. Ledger writes are serialised by a lock in this process
+    (SQLite allows one writer; its busy handler would sleep for milliseconds instead).
+    An in-memory state (a dry run's copy) cannot be shared: then this thread writes."""
+    path = _database_file(run.conn)
+    if path is None:
+        _coordinated(run, rows, workers)
+        return
+    from digest.store.db import open_db
+
+    work: queue.SimpleQueue[LedgerRow] = queue.SimpleQueue()
+    for row in rows:
+        work.put(row)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        conn = open_db(path)
+        try:
+            mine = run.using(conn)
+            while not run.stop.is_set():
+                try:
+                    row = work.get_nowait()
+                except queue.Empty:
+                    return
+                row = mine.mark_sending(row)
+                mine.record(row, mine.attempt(row))
+        except BaseException as exc:  # surfaced in the calling thread below
+            errors.append(exc)
+            run.stop.set()
+        finally:
+            conn.close()
+
+    threads = [
+        threading.Thread(target=worker, name=f"digest-send-{n}", daemon=True)
+        for n in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _coordinated(run: _Run, rows: list[LedgerRow], workers: int) -> None:
+    """N workers send; this thread alone writes the ledger (one shared connection)."""
     in_flight: dict[Future, LedgerRow] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digest-send") as pool:
-        queue = iter(rows)
+        queue_ = iter(rows)
         while True:
-            while len(in_flight) < workers and not run.stop.is_set():
-                row = next(queue, None)
+            while len(in_flight) < 2 * workers and not run.stop.is_set():
+                row = next(queue_, None)
                 if row is None:
                     break
                 row = run.mark_sending(row)
@@ -194,37 +243,59 @@ def _parallel(run: _Run, rows: list[LedgerRow], workers: int) -> None:
                 run.record(in_flight.pop(future), future.result())
 
 
+def _database_file(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return row[2] if row and row[2] else None
+
+
 Attempt = tuple["SendOutcome | BatchAbort", int]  # the last outcome, tries made
 
 
 class _Run:
-    def __init__(self, conn, outbox, clock, retry_period, max_attempts, pause_after, backoff,
-                 sleep, progress) -> None:
+    """One batch: the shared counters and the rules. Ledger writes go through the connection
+    given (the batch's, or a worker's own) under one lock, so the workers of this process
+    take turns at SQLite's single writer slot without its sleeping busy handler."""
+
+    def __init__(
+        self, conn, outbox, clock, retry_period, max_attempts, pause_after, backoff, sleep, progress
+    ) -> None:
         self.conn, self.outbox, self.clock = conn, outbox, clock
         self.retry_period, self.max_attempts = retry_period, max_attempts
         self.pause_after = pause_after
         self.backoff, self.sleep, self.progress = backoff, sleep, progress
         self.stop = threading.Event()
+        self.lock = threading.Lock()
         self.results: list[Delivery] = []
         self.failures_in_a_row = 0
         self.paused = False
         self.aborted: str | None = None
         self.waiting = 0
 
+    def using(self, conn: sqlite3.Connection) -> _On:
+        return _On(self, conn)
+
     def abort(self, reason: str) -> None:
         if self.aborted is None:
             self.aborted = reason
         self.stop.set()
 
-    def mark_sending(self, row: LedgerRow) -> LedgerRow:
+    def mark_sending(self, row: LedgerRow, conn: sqlite3.Connection | None = None) -> LedgerRow:
         """Mark the row sending and load its message (one at a time: memory stays flat)."""
-        ledger.set_state(self.conn, row.subscriber, row.issue_id, "sending", self.clock.now(),
-                         next_attempt_at=row.next_attempt_at)
-        fault("after_sending_mark")
-        return ledger.with_message_of(self.conn, row)
+        conn = conn or self.conn
+        with self.lock:
+            ledger.set_state(
+                conn,
+                row.subscriber,
+                row.issue_id,
+                "sending",
+                self.clock.now(),
+                next_attempt_at=row.next_attempt_at,
+            )
+            fault("after_sending_mark")
+        return ledger.with_message_of(conn, row)
 
     def attempt(self, row: LedgerRow) -> Attempt:
-        """Runs in a worker thread: send, retrying temporary failures with backoff."""
+        """Send, retrying temporary failures with backoff (in a worker thread if parallel)."""
         outcome = SendOutcome(ok=False, detail="not tried")
         for n in range(self.max_attempts):
             try:
@@ -239,39 +310,56 @@ class _Run:
             self.sleep(self.backoff * 2**n)
         return outcome, self.max_attempts
 
-    def record(self, row: LedgerRow, attempt: Attempt) -> None:
+    def record(
+        self, row: LedgerRow, attempt: Attempt, conn: sqlite3.Connection | None = None
+    ) -> None:
+        conn = conn or self.conn
         outcome, tries = attempt
-        at = self.clock.now()
         key = (row.subscriber, row.issue_id)
-        if isinstance(outcome, BatchAbort):
-            ledger.restore(self.conn, row, at, f"not sent: {outcome.message}", attempts=tries)
-            self.abort(str(outcome))
-            return
-        if outcome.ok:
-            ledger.mark_sent(self.conn, *key, at, attempts=tries)
-            fault("after_mark_sent")
-            result = Delivery(*key, "sent", outcome.detail, outcome.files)
-            self.failures_in_a_row = 0
-        else:
-            result = self._failed(row, outcome, tries, at)
-            self.failures_in_a_row += 1
-        self.results.append(result)
-        if self.progress:
-            self.progress(result)
-        if self.pause_after and self.failures_in_a_row >= self.pause_after and not self.paused:
-            self.paused = True
-            self.stop.set()
+        with self.lock:
+            at = self.clock.now()
+            if isinstance(outcome, BatchAbort):
+                ledger.restore(conn, row, at, f"not sent: {outcome.message}", attempts=tries)
+                self.abort(str(outcome))
+                return
+            if outcome.ok:
+                ledger.mark_sent(conn, *key, at, attempts=tries)
+                fault("after_mark_sent")
+                result = Delivery(*key, "sent", outcome.detail, outcome.files)
+                self.failures_in_a_row = 0
+            else:
+                result = self._failed(conn, row, outcome, tries, at)
+                self.failures_in_a_row += 1
+            self.results.append(result)
+            if self.progress:
+                self.progress(result)
+            paused = self.pause_after and self.failures_in_a_row >= self.pause_after
+            if paused and not self.paused:
+                self.paused = True
+                self.stop.set()
 
-    def _failed(self, row: LedgerRow, outcome: SendOutcome, tries: int, at: datetime) -> Delivery:
+    def _failed(
+        self, conn, row: LedgerRow, outcome: SendOutcome, tries: int, at: datetime
+    ) -> Delivery:
         key = (row.subscriber, row.issue_id)
         if outcome.permanent or at - row.created_at > self.retry_period:
-            detail = outcome.detail if outcome.permanent else (
-                f"gave up after {self.retry_period}: {outcome.detail}")
-            ledger.set_state(self.conn, *key, "perm-failed", at, error=detail, count_attempt=tries)
+            detail = (
+                outcome.detail
+                if outcome.permanent
+                else (f"gave up after {self.retry_period}: {outcome.detail}")
+            )
+            ledger.set_state(conn, *key, "perm-failed", at, error=detail, count_attempt=tries)
             return Delivery(*key, "perm-failed", detail)
         retry_in = timedelta(minutes=5 * 2 ** min(row.attempts + tries - 1, 8))
-        ledger.set_state(self.conn, *key, "temp-failed", at, error=outcome.detail,
-                         next_attempt_at=at + retry_in, count_attempt=tries)
+        ledger.set_state(
+            conn,
+            *key,
+            "temp-failed",
+            at,
+            error=outcome.detail,
+            next_attempt_at=at + retry_in,
+            count_attempt=tries,
+        )
         return Delivery(*key, "temp-failed", outcome.detail)
 
     def report(self, due: int) -> DeliveryReport:
@@ -282,3 +370,19 @@ class _Run:
             left_pending=due - len(self.results),
             waiting=self.waiting,
         )
+
+
+class _On:
+    """A run writing through another connection: a worker's own."""
+
+    def __init__(self, run: _Run, conn: sqlite3.Connection) -> None:
+        self.run, self.conn = run, conn
+
+    def mark_sending(self, row: LedgerRow) -> LedgerRow:
+        return self.run.mark_sending(row, self.conn)
+
+    def attempt(self, row: LedgerRow) -> Attempt:
+        return self.run.attempt(row)
+
+    def record(self, row: LedgerRow, attempt: Attempt) -> None:
+        self.run.record(row, attempt, self.conn)

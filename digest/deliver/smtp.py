@@ -254,6 +254,14 @@ class SmtpOutbox:
             if exc.smtp_code == 421:
                 _quietly_close(client)
             return _coded(exc.smtp_code, _reply(exc))
+        except (UnicodeError, smtplib.SMTPNotSupportedError) as exc:
+            # e.g. a non-ASCII address the server cannot take without SMTPUTF8. smtplib may
+            # have sent MAIL already: reset, or the next message gets "503 nested MAIL".
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                client.rset()
+            return SendOutcome(
+                ok=False, permanent=True, detail=f"cannot send to {to!r}: {exc}"
+            )
         if to not in refused:
             fault("after_smtp_250")
             return SendOutcome(ok=True, detail=f"accepted by {self.host}", code=250)

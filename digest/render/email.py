@@ -58,9 +58,8 @@ class EmailRenderer:
         self.mode = "compiled"  # or "naive" once an override proved not to compile
         self._verified = False
         self._compiled: jinja2.Template | None = None
-        self._papers: dict[Paper, view.PaperView] = {}
-        self._cards: dict[Match, Markup] = {}
-        self._matches: dict[Match, view.MatchView] = {}
+        self._papers: dict[str, tuple[Paper, view.PaperView]] = {}
+        self._entries: dict[tuple[Any, ...], _Entry] = {}
         try:
             self._card_template = env.get_template(CARD_TEMPLATE)
             self._mjml_template = env.get_template(MJML_TEMPLATE)
@@ -68,53 +67,67 @@ class EmailRenderer:
             raise template_error(getattr(exc, "name", None) or MJML_TEMPLATE, exc) from exc
 
     # ------------------------------------------------------------------ pieces
+    # The caches are keyed by what a view is made of, not by the Match or Paper themselves:
+    # hashing those frozen dataclasses hashes every field (the abstract, the author tuple)
+    # on every lookup. The entry keeps the Paper it was made from; a different Paper under
+    # the same id (a rare re-fetch) replaces it.
     def paper(self, paper: Paper) -> view.PaperView:
-        pv = self._papers.get(paper)
-        if pv is None:
+        hit = self._papers.get(paper.id)
+        if hit is None or (hit[0] is not paper and hit[0] != paper):
             if len(self._papers) > _CACHE_LIMIT:
                 self._papers.clear()
-            pv = self._papers[paper] = view.paper_view(paper)
-        return pv
+            hit = self._papers[paper.id] = (paper, view.paper_view(paper))
+        return hit[1]
+
+    def _entry(self, match: Match) -> _Entry:
+        key = (match.paper.id, match.topic, match.score, match.reasons)
+        entry = self._entries.get(key)
+        if entry is None or (entry.paper is not match.paper and entry.paper != match.paper):
+            if len(self._entries) > _CACHE_LIMIT:
+                self._entries.clear()
+            mv = view.match_view(match, self.paper(match.paper))
+            entry = self._entries[key] = _Entry(match.paper, mv)
+        return entry
 
     def match(self, match: Match) -> view.MatchView:
-        mv = self._matches.get(match)
-        if mv is None:
-            if len(self._matches) > _CACHE_LIMIT:
-                self._matches.clear()
-            mv = self._matches[match] = view.match_view(match, self.paper(match.paper))
-        return mv
+        return self._entry(match).view
 
     def card(self, match: Match) -> Markup:
-        html = self._cards.get(match)
-        if html is None:
-            if len(self._cards) > _CACHE_LIMIT:
-                self._cards.clear()
-            try:
-                # The card template autoescapes; Markup marks its output as such.
-                html = Markup(  # noqa: S704
-                    _BETWEEN_TAGS.sub("><", self._card_template.render(m=self.match(match)).strip())
-                )
-            except jinja2.TemplateError as exc:
-                raise template_error(CARD_TEMPLATE, exc) from exc
-            self._cards[match] = html
-        return html
+        entry = self._entry(match)
+        if entry.card is None:
+            entry.card = self._render_card(entry.view)
+        return entry.card
+
+    def _render_card(self, mv: view.MatchView) -> Markup:
+        try:
+            # The card template autoescapes; Markup marks its output as such.
+            return Markup(  # noqa: S704
+                _BETWEEN_TAGS.sub("><", self._card_template.render(m=mv).strip())
+            )
+        except jinja2.TemplateError as exc:
+            raise template_error(CARD_TEMPLATE, exc) from exc
 
     def context(self, digest: Digest, links: Links) -> dict[str, Any]:
         """The template context of one digest (the same for the HTML and the text twin)."""
-        sections = [
-            {
+        sections = []
+        for s in digest.sections:
+            if not s.matches:
+                continue
+            entries = [self._entry(m) for m in s.matches]
+            for e in entries:
+                if e.card is None:
+                    e.card = self._render_card(e.view)
+            sections.append({
                 "topic": view.one_line(s.topic),
                 "slug": self.slugs.get(s.topic) or view.slugify(s.topic),
-                "count": len(s.matches),
-                "cards": [self.card(m) for m in s.matches],
-                "matches": [self.match(m) for m in s.matches],
-            }
-            for s in digest.sections
-            if s.matches
-        ]
+                "count": len(entries),
+                "cards": [e.card for e in entries],
+                "matches": [e.view for e in entries],
+            })
         n_papers = sum(len(s.matches) for s in digest.sections)
         summary = view.summary_line(n_papers, len(sections))
-        titles = "; ".join(self.paper(m.paper).title for m in digest.matches[:3])
+        first = [mv for sec in sections for mv in sec["matches"][:3]][:3]
+        titles = "; ".join(mv.paper.title for mv in first)
         preheader = view.cut(f"{summary}: {titles}" if titles else summary, 140)
         return {
             "subject": view.subject_line(self.title, digest),
@@ -175,6 +188,17 @@ class EmailRenderer:
                 self._compiled = None
                 return self.naive(ctx)
         return fast
+
+
+class _Entry:
+    """A match as the email shows it: its view and, once rendered, its card."""
+
+    __slots__ = ("paper", "view", "card")
+
+    def __init__(self, paper: Paper, mv: view.MatchView) -> None:
+        self.paper = paper
+        self.view = mv
+        self.card: Markup | None = None
 
 
 def reason_line(title: str, digest: Digest) -> str:

@@ -56,12 +56,19 @@ class _TextOnlyLoader(jinja2.BaseLoader):
         return self.inner.get_source(environment, template)
 
 
-def wrap(text: str, width: int = 72, initial: str = "", subsequent: str = "") -> str:
-    """Wrap one paragraph for a terminal at `width` columns."""
+def wrap(
+    text: str, width: int = 72, initial: str = "", subsequent: str = "", cache: bool = True
+) -> str:
+    """Wrap one paragraph for a terminal at `width` columns.
+
+    Paragraphs that recur (a paper's authors and abstract, in every subscriber's text twin)
+    come from a bounded cache; pass cache=False for text that never recurs (a line naming
+    the subscriber), which would only push useful entries out of it."""
+    if cache:
+        return _wrap_cached(str(text), width, initial, subsequent)
     return _wrap(str(text), width, initial, subsequent)
 
 
-@lru_cache(maxsize=65536)  # the same snippets recur in every subscriber's text twin
 def _wrap(text: str, width: int, initial: str, subsequent: str) -> str:
     return textwrap.fill(
         " ".join(text.split()),
@@ -71,6 +78,9 @@ def _wrap(text: str, width: int, initial: str, subsequent: str) -> str:
         break_long_words=True,  # URLs go in the "Links:" list, never through wrap()
         break_on_hyphens=False,
     )
+
+
+_wrap_cached = lru_cache(maxsize=4096)(_wrap)
 
 
 def _common(env: jinja2.Environment) -> jinja2.Environment:

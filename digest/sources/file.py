@@ -34,14 +34,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from digest.errors import SourceError
 from digest.models import Paper
-from digest.normalize import arxiv_id, canonical_id, clean_text, normalize_doi, parse_datetime
+from digest.normalize import (
+    arxiv_id,
+    canonical_id,
+    clean_text,
+    count,
+    normalize_doi,
+    parse_datetime,
+    tidy_links,
+)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_REPORTED = 5  # skipped records named in the warning
+log = logging.getLogger("digest.sources")
 
 
 def fetch(config: Any, ctx: Any) -> list[Paper]:
@@ -80,50 +91,133 @@ def _format_of(path: Path) -> str | None:
 
 
 def parse_text(text: str, fmt: str, source_name: str, where: str = "file") -> list[Paper]:
-    records: list[tuple[int, Any]] = []
+    """The papers of a file's text. A bad record (no title, not an object, a line that is
+    not JSON) is skipped and logged; the source fails only when no record is usable."""
     if fmt == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SourceError(
-                source_name, f"{where}: malformed JSON (line {exc.lineno}): {exc.msg}"
-            ) from None
-        if isinstance(data, dict) and isinstance(data.get("papers"), list):
-            data = data["papers"]
-        if not isinstance(data, list):
-            raise SourceError(
-                source_name, f'{where}: expected a list of papers or {{"papers": [...]}}'
-            )
-        records = list(enumerate(data, start=1))
+        records = _json_records(text, source_name, where)
+        label = "record"
     elif fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise SourceError(
-                    source_name, f"{where}: line {number} is not valid JSON: {exc.msg}"
-                ) from None
+        records = _jsonl_records(text)
+        label = "line"
     elif fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        if not reader.fieldnames or "title" not in [f.strip() for f in reader.fieldnames]:
-            raise SourceError(source_name, f"{where}: the CSV header has no 'title' column")
-        records = [
-            (n, {(k or "").strip(): v for k, v in row.items()})
-            for n, row in enumerate(reader, start=2)
-        ]
+        records = _csv_records(text, source_name, where)
+        label = "line"
     else:
         raise SourceError(source_name, f"unknown file format {fmt!r}; use json, jsonl or csv")
-    papers = []
+    papers: list[Paper] = []
+    skipped: list[str] = []
     for number, record in records:
-        if not isinstance(record, dict):
-            raise SourceError(source_name, f"{where}: record {number} is not an object")
-        paper = record_to_paper(record, source_name)
-        if paper is None:
-            raise SourceError(source_name, f"{where}: record {number} has no title")
-        papers.append(paper)
+        if isinstance(record, str):  # the reason it could not be read
+            skipped.append(f"{label} {number}: {record}")
+        elif not isinstance(record, dict):
+            skipped.append(f"{label} {number}: not an object")
+        else:
+            paper = record_to_paper(record, source_name)
+            if paper is None:
+                skipped.append(f"{label} {number}: no title")
+            else:
+                papers.append(paper)
+    if skipped and not papers:
+        raise SourceError(
+            source_name,
+            f"{where}: no usable record ({skipped[0]}"
+            + (f"; {len(skipped) - 1} more" if len(skipped) > 1 else "")
+            + ")",
+            hint="each record needs a title; see the file format in the docs",
+        )
+    if skipped:
+        shown = "; ".join(skipped[:MAX_REPORTED])
+        more = f"; {len(skipped) - MAX_REPORTED} more" if len(skipped) > MAX_REPORTED else ""
+        log.warning(
+            "source %r: %s: skipped %d of %d records (%s%s)",
+            source_name,
+            where,
+            len(skipped),
+            len(skipped) + len(papers),
+            shown,
+            more,
+        )
     return papers
+
+
+def _json_records(text: str, source_name: str, where: str) -> list[tuple[int, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            source_name,
+            f"{where}: malformed JSON at {json_error(exc)}",
+            hint="check the file is a JSON list of papers (for one paper a line, name it .jsonl)",
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("papers"), list):
+        data = data["papers"]
+    if not isinstance(data, list):
+        raise SourceError(source_name, f'{where}: expected a list of papers or {{"papers": [...]}}')
+    return list(enumerate(data, start=1))
+
+
+def _jsonl_records(text: str) -> list[tuple[int, Any]]:
+    # "\n" only: str.splitlines() also splits at U+2028, U+2029 and U+0085, which are legal
+    # inside a JSON string, and would cut such a record in two.
+    records: list[tuple[int, Any]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            records.append((number, f"not valid JSON at column {exc.colno}: {_json_reason(exc)}"))
+    return records
+
+
+def _csv_records(text: str, source_name: str, where: str) -> list[tuple[int, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise SourceError(source_name, f"{where}: malformed CSV header: {exc}") from None
+    if not fieldnames or "title" not in [f.strip() for f in fieldnames]:
+        raise SourceError(
+            source_name,
+            f"{where}: the CSV header has no 'title' column",
+            hint="the first row names the fields: title, id, abstract, authors, url, ...",
+        )
+    records: list[tuple[int, Any]] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the size limit: skip that row
+            records.append((start, f"unreadable CSV ({exc})"))
+            if reader.line_num < start:  # no progress: stop rather than loop
+                break
+            continue
+        records.append((start, {(k or "").strip(): v for k, v in row.items()}))
+    return records
+
+
+def json_error(exc: json.JSONDecodeError) -> str:
+    """`line N, column M: <reason>` in words."""
+    return f"line {exc.lineno}, column {exc.colno}: {_json_reason(exc)}"
+
+
+_JSON_REASONS = {
+    "Expecting value": "expected a value (a string, number, list or object)",
+    "Unterminated string starting at": "a string starts here but is never closed",
+    "Extra data": "unexpected text after the end of the JSON value",
+    "Invalid control character at": "a raw control character (e.g. a tab) inside a string",
+    "Invalid \\escape": "an invalid backslash escape",
+    "Expecting property name enclosed in double quotes": "expected a \"quoted\" field name",
+    "Expecting ',' delimiter": "expected ',' between items",
+    "Expecting ':' delimiter": "expected ':' after a field name",
+}
+
+
+def _json_reason(exc: json.JSONDecodeError) -> str:
+    return _JSON_REASONS.get(exc.msg, exc.msg[:1].lower() + exc.msg[1:])
 
 
 def _list(value: Any) -> tuple[str, ...]:
@@ -131,15 +225,6 @@ def _list(value: Any) -> tuple[str, ...]:
         return ()
     items = value if isinstance(value, list) else str(value).split(";")
     return tuple(clean_text(str(v)) for v in items if clean_text(str(v)))
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _str(value: Any) -> str | None:
@@ -173,7 +258,8 @@ def record_to_paper(record: dict[str, Any], source_name: str) -> Paper | None:
         categories=_list(record.get("categories")),
         keywords=_list(record.get("keywords")),
         published=published,
-        upvotes=_int(record.get("upvotes")),
+        upvotes=count(record.get("upvotes")),
+        comments=count(record.get("comments")),
         sources=(source_name,),
         source_types=("file",),
     )

@@ -58,7 +58,8 @@ def upsert(conn: sqlite3.Connection, papers: Iterable[Paper], at: datetime) -> d
     with immediate(conn):
         conn.executemany(
             "INSERT INTO papers (id, data, first_seen_at, last_seen_at) VALUES (?,?,?,?)"
-            " ON CONFLICT(id) DO UPDATE SET data = excluded.data, last_seen_at = excluded.last_seen_at",
+            " ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
+            " last_seen_at = excluded.last_seen_at",
             rows,
         )
     return first_seen(conn, [r[0] for r in rows])

@@ -21,7 +21,10 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 def start(conn: sqlite3.Connection, at: datetime) -> int:
+    """Record a new run. Called under the run lock, so a run still marked `running` was
+    killed: it is marked `interrupted`."""
     with immediate(conn):
+        conn.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
         cur = conn.execute(
             "INSERT INTO runs (started_at, status) VALUES (?, 'running')", (at.isoformat(),)
         )

@@ -1,7 +1,8 @@
 """Subscribers who came through the web (`digest serve`), beside those of config.yaml.
 
 A row goes pending -> confirmed (double opt-in) -> unsubscribed; a pending row older than
-`confirm_hours` has expired and is never served. `nonce` changes each time a new
+`confirm_hours` has expired and is never served. `nonce` (random, 96 bits) is the request's
+opaque id, the only thing a confirmation link carries; it changes each time a new
 confirmation is sent, so an old confirmation link cannot bring back an address that has
 since unsubscribed. Only `active()` feeds the pipeline: confirmed rows, nothing else.
 """
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS web_subscribers (
     unsubscribed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS web_subscribers_state ON web_subscribers (state);
+CREATE INDEX IF NOT EXISTS web_subscribers_nonce ON web_subscribers (nonce);
 """
 
 State = Literal["pending", "confirmed", "unsubscribed"]
@@ -101,6 +103,14 @@ def _row(r: sqlite3.Row) -> WebSubscriber:
 
 def get(conn: sqlite3.Connection, email: str) -> WebSubscriber | None:
     r = conn.execute("SELECT * FROM web_subscribers WHERE email = ?", (email.lower(),)).fetchone()
+    return _row(r) if r else None
+
+
+def by_nonce(conn: sqlite3.Connection, nonce: str) -> WebSubscriber | None:
+    """The row whose current request `nonce` is: how a confirmation link, which carries
+    only the nonce, finds its address. None once a newer request or an unsubscribe has
+    replaced the nonce."""
+    r = conn.execute("SELECT * FROM web_subscribers WHERE nonce = ?", (nonce,)).fetchone()
     return _row(r) if r else None
 
 

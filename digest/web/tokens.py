@@ -1,5 +1,6 @@
-"""Signed tokens in links: confirmation (timed: it expires after `confirm_hours`) and the
-per-subscriber manage/unsubscribe token (no expiry: RFC 8058 links must keep working).
+"""Tokens in links: confirmation (signed and timed: it expires after `confirm_hours`) and the
+per-subscriber manage/unsubscribe token (opaque, recorded in the state, no expiry: RFC 8058
+links must keep working; see digest.unsubscribe). Neither carries the address.
 
 The clock is injected into itsdangerous through its `get_timestamp` hook, so expiry is
 tested by moving a FixedClock, never by sleeping.
@@ -7,7 +8,8 @@ tested by moving a FixedClock, never by sleeping.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import sqlite3
+from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
@@ -50,8 +52,29 @@ def _clock_signer(clock: Clock) -> type[TimestampSigner]:
     return ClockSigner
 
 
+class UnknownToken(TokenError):
+    """A well-formed manage/unsubscribe token this state cannot read back."""
+
+    title = "This link is not known here"
+    detail = (
+        "This link was not issued by this digest: it may come from a digest sent before "
+        "its links were recorded, from another installation, or have been altered. Use the "
+        "link in your most recent digest, or subscribe again from the home page."
+    )
+
+
+class RotatedToken(TokenError):
+    title = "This link is no longer valid"
+    detail = (
+        "The digest's signing key has changed since this link was sent. Use the link in "
+        "your most recent digest, or subscribe again from the home page."
+    )
+
+
 class ConfirmTokens:
-    """Confirmation tokens: {"e": address key, "n": the request's nonce}, timestamped."""
+    """Confirmation tokens: the request's nonce, signed and timestamped. Only the nonce: a
+    token in a URL must not carry the address (URL logs, scanners); the nonce finds the
+    request in the state (digest.store.subscribers.by_nonce)."""
 
     def __init__(self, secret: str, clock: Clock, confirm_hours: float) -> None:
         self._serializer = URLSafeTimedSerializer(
@@ -59,35 +82,40 @@ class ConfirmTokens:
         )
         self.max_age = int(timedelta(hours=confirm_hours).total_seconds())
 
-    def make(self, email: str, nonce: str) -> str:
-        return str(self._serializer.dumps({"e": email.lower(), "n": nonce}))
+    def make(self, nonce: str) -> str:
+        return str(self._serializer.dumps(nonce))
 
-    def read(self, token: str) -> tuple[str, str]:
+    def read(self, token: str) -> str:
+        """The nonce a token was made for; ExpiredToken or TokenError."""
         try:
             data = self._serializer.loads(token, max_age=self.max_age)
         except SignatureExpired:
             raise ExpiredToken() from None
         except (BadSignature, ValueError, UnicodeError):
             raise TokenError() from None
-        if not (isinstance(data, dict) and isinstance(data.get("e"), str)
-                and isinstance(data.get("n"), str)):
+        if not isinstance(data, str) or not data:
             raise TokenError()
-        return data["e"], data["n"]
+        return data
 
 
-def make_manage_token(email: str, secret: str) -> str:
+def issue_manage_token(conn: sqlite3.Connection, email: str, secret: str, at: datetime) -> str:
     """The token of /manage/<token> and /unsubscribe/<token>: the very one the pipeline
-    puts in every digest."""
-    from digest.unsubscribe import make_token
+    puts in every digest, recorded so that it can be read back."""
+    from digest.unsubscribe import issue_token
 
-    return make_token(email.lower(), secret)
+    return issue_token(conn, email, secret, at)
 
 
-def read_manage_token(token: str, secret: str) -> str:
-    """The address a manage/unsubscribe token was made for; TokenError if forged."""
-    from digest.unsubscribe import verify_token
+def read_manage_token(conn: sqlite3.Connection, token: str, secret: str) -> str:
+    """The address (lower-cased) a manage/unsubscribe token was issued for; a TokenError
+    saying why not otherwise."""
+    from digest.unsubscribe import check_token
 
-    email = verify_token(token, secret)
-    if email is None:
-        raise TokenError()
-    return email.lower()
+    found = check_token(conn, token, secret)
+    if found.email is not None:
+        return found.email
+    if found.problem == "unknown":
+        raise UnknownToken()
+    if found.problem == "mismatch":
+        raise RotatedToken()
+    raise TokenError()
