@@ -37,19 +37,6 @@ def _measure(fn, items, repeat: int) -> tuple[float, float, int]:
     return best_cpu, best_wall, size
 
 
-def _memoized_wrap_renderer(root: Path) -> FanOut:
-    """Prototype of the fix: digest.render.templates.wrap memoised (a pure function of its
-    arguments; the same abstract is wrapped the same way for every subscriber)."""
-    import digest.render.templates as templates
-
-    original = templates.wrap
-    templates.wrap = functools.lru_cache(maxsize=65536)(original)
-    try:
-        return FanOut(root)  # the environments pick the filter up when built
-    finally:
-        templates.wrap = original
-
-
 def run(quick: bool) -> list[Result]:
     n_fast, n_naive, repeat = (400, 30, 3) if quick else (3000, 150, 5)
     root = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
@@ -75,12 +62,6 @@ def run(quick: bool) -> list[Result]:
         built.append((fan.envelope(j, s, links), t, h))
     build_cpu, _, _ = _measure(lambda b: build_message(*b), built, repeat)
 
-    memo = _memoized_wrap_renderer(root)
-    memo.fast(fast_jobs[0])
-    memo_cpu, memo_wall, _ = _measure(memo.fast, fast_jobs, repeat)
-    same = all(memo.fast_parts(j)[:3] == fan.fast_parts(j)[:3] for j in fast_jobs[:50])
-    r_memo = n_fast / memo_cpu
-
     ok = r_fast >= BUDGET_RATE and ratio >= BUDGET_RATIO
     res = Result(
         "fan-out (render + MIME, 15-paper digest, one core)",
@@ -95,9 +76,7 @@ def run(quick: bool) -> list[Result]:
         f"(CPU-time rates above; the machine is shared)",
         f"split of the fast path: render {n_fast / render_cpu:,.0f}/s alone, "
         f"build_message {n_fast / build_cpu:,.0f}/s alone",
-        f"prototype fix (memoised wrap filter): {r_memo:,.0f}/s = {r_memo / r_naive:.1f}x naive, "
-        f"{r_memo / r_fast:.1f}x today's fast path; same html/text: {same}",
     ]
-    res.data.update(fast=r_fast, naive=r_naive, ratio=ratio, memo=r_memo, render=n_fast / render_cpu,
+    res.data.update(fast=r_fast, naive=r_naive, ratio=ratio, render=n_fast / render_cpu,
                     build=n_fast / build_cpu)
     return [res]

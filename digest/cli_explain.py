@@ -93,7 +93,7 @@ def explain(config_path: str | None, topic_name: str, show_all: bool) -> None:
     try:
         config = config_mod.load(config_path)
     except DigestError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _click_error(exc) from None
     try:
         topic = config.topic(topic_name)
     except KeyError:
@@ -101,10 +101,19 @@ def explain(config_path: str | None, topic_name: str, show_all: bool) -> None:
         close = difflib.get_close_matches(topic_name, names, n=1)
         hint = f"did you mean {close[0]!r}?" if close else (
             "defined topics: " + ", ".join(names) if names else "no topics are defined")
-        raise click.ClickException(f"no topic named {topic_name!r}; {hint}") from None
+        # A mistyped name is a usage error (exit 2), like any bad option value.
+        raise click.BadParameter(f"no topic named {topic_name!r}; {hint}",
+                                 param_hint="--topic") from None
     papers = _load_papers(config)
     try:
         lines = explain_lines(papers, topic, Clock().now(), show_all)
     except DigestError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _click_error(exc) from None
     click.echo("\n".join(lines))
+
+
+def _click_error(exc) -> click.ClickException:
+    """A DigestError as click reports it, keeping its exit code (2 for a config error)."""
+    error = click.ClickException(str(exc))
+    error.exit_code = exc.exit_code
+    return error

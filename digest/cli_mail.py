@@ -10,7 +10,7 @@ from functools import wraps
 import click
 
 from digest.clock import system_clock
-from digest.errors import DigestError
+from digest.errors import ConfigError, DigestError
 
 
 def _errors_to_click(func: Callable) -> Callable:
@@ -41,34 +41,51 @@ def _load(config_path: str | None):
 def unsubscribe(address: str | None, token: str | None, config_path: str | None, as_json: bool):
     """Stop mailing ADDRESS (or the subscriber named by --token), even while it is still
     listed in config.yaml, and cancel its pending deliveries."""
-    from digest.config import normalize_email
     from digest.store.db import open_db
-    from digest.unsubscribe import secret_from_env, verify_token
+    from digest.unsubscribe import check_token, explain_problem, is_known, secret_from_env
     from digest.unsubscribe import unsubscribe as do_unsubscribe
 
     if bool(address) == bool(token):
         raise click.UsageError("give either an ADDRESS or --token TOKEN")
     config = _load(config_path)
-    if token:
-        address = verify_token(token.strip(), secret_from_env(config))
-        if address is None:
-            raise DigestError("that unsubscribe token is not valid",
-                              hint="copy the whole link; tokens are signed with web.secret_env")
-    try:
-        email = normalize_email(address or "")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+    secret = secret_from_env(config) if token else ""
+    email = None if token else _address(address or "")
     conn = open_db(config.state_path)
     try:
+        if token:
+            found = check_token(conn, token, secret)
+            if found.email is None:
+                # A bad argument, like a mistyped address: a usage error (exit 2).
+                raise click.BadParameter(
+                    f"that unsubscribe token is not valid: {explain_problem(found.problem)}",
+                    param_hint="--token",
+                )
+            email = _address(found.email)
+        assert email is not None
+        known = is_known(conn, config, email)
         result = do_unsubscribe(conn, email, system_clock().now(), "link" if token else "cli")
     finally:
         conn.close()
     if as_json:
-        click.echo(json.dumps({"email": result.email, "new": result.new,
+        click.echo(json.dumps({"email": result.email, "new": result.new, "known": known,
                                "cancelled": result.cancelled}))
+        return
+    if not known:
+        click.echo(f"{result.email} was not a subscriber; added to the suppression list so it "
+                   "is never mailed" if result.new else
+                   f"{result.email} was not a subscriber and is already on the suppression list")
         return
     state = "unsubscribed" if result.new else "was already unsubscribed"
     click.echo(f"{result.email} {state}; {result.cancelled} pending deliveries cancelled")
+
+
+def _address(value: str) -> str:
+    from digest.config import normalize_email
+
+    try:
+        return normalize_email(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
 
 
 @click.command("send-test")
@@ -84,7 +101,7 @@ def send_test(to: str, config_path: str | None, as_json: bool):
 
     config = _load(config_path)
     if config.smtp is None:
-        raise DigestError("there is no smtp section in the config",
+        raise ConfigError("there is no smtp section in the config",
                           hint="add smtp: host, port, security, username, password_env")
     try:
         to = normalize_email(to)

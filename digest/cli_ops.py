@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sqlite3
 import tempfile
 import threading
@@ -43,6 +44,9 @@ def schedule(ctx: click.Context, config_path: str | None) -> None:
     One run at a time; a run missed while the process was stopped is made up once at start;
     on SIGTERM the run in flight finishes before the process exits.
     """
+    # First, before anything slow (config, APScheduler): a stop sent while the process
+    # starts is noted and honoured with exit 0, never the default death by signal (143).
+    early = EarlyStop.install()
     from digest.clock import system_clock
     from digest.logs import at_least
     from digest.schedule import plan_jobs, run_scheduler
@@ -50,8 +54,37 @@ def schedule(ctx: click.Context, config_path: str | None) -> None:
     config = load_config(config_path)
     plan_jobs(config)  # a bad cron is a config error (exit 2) before anything starts
     at_least(logging.INFO)  # "next run due" lines are the point of a long-running process
-    code = run_scheduler(config, system_clock(), threading.Event(), handle_signals=True)
+    code = run_scheduler(
+        config,
+        system_clock(),
+        threading.Event(),
+        handle_signals=True,
+        pending_signal=early.received,
+    )
     ctx.exit(code)
+
+
+class EarlyStop:
+    """SIGTERM/SIGINT noted (not acted on) until run_scheduler installs its own handling.
+    The handler only sets an attribute: safe whatever the main thread is doing."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    @classmethod
+    def install(cls) -> EarlyStop:
+        early = cls()
+        for signum in cls.SIGNALS:
+            signal.signal(signum, early._note)
+        return early
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.signum = self.signum or signum
+
+    def received(self) -> int | None:
+        return self.signum
 
 
 # --------------------------------------------------------------------------- check
@@ -60,11 +93,18 @@ class Check:
     name: str
     ok: bool | None  # None: skipped
     detail: str
+    warn: bool = False  # worth fixing, but nothing fails (the exit code stays 0)
 
     def line(self) -> str:
         from digest.logs import redact
 
-        mark = "skip" if self.ok is None else "ok" if self.ok else "FAIL"
+        mark = (
+            "skip"
+            if self.ok is None
+            else "FAIL"
+            if not self.ok
+            else ("warn" if self.warn else "ok")
+        )
         return redact(f"{mark:<4} {self.name}: {self.detail}")
 
 
@@ -94,6 +134,7 @@ def check(ctx: click.Context, config_path: str | None, network: bool) -> None:
         _templates_check(config, clock),
         _output_check(config),
         _state_check(config),
+        *_secret_checks(config),
     ]
     if network:
         checks += _source_checks(config, clock)
@@ -101,7 +142,7 @@ def check(ctx: click.Context, config_path: str | None, network: bool) -> None:
     else:
         checks.append(Check("network", None, "sources and SMTP not contacted (use --network)"))
     for item in checks:
-        click.secho(item.line(), fg="red" if item.ok is False else None)
+        click.secho(item.line(), fg="red" if item.ok is False else "yellow" if item.warn else None)
     ctx.exit(EXIT_FAILURE if any(c.ok is False for c in checks) else EXIT_OK)
 
 
@@ -185,6 +226,56 @@ def _state_check(config: Any) -> Check:
     if result != "ok":
         return Check("state", False, f"{state} is damaged: {result}")
     return Check("state", True, f"{state} is readable and intact")
+
+
+def _secret_checks(config: Any) -> list[Check]:
+    """The secrets read from the environment: checked here, not first at send time."""
+    import os
+
+    out = []
+    smtp = config.smtp
+    if smtp is not None and smtp.username:
+        var = smtp.password_env
+        if not var:
+            out.append(
+                Check(
+                    "smtp login",
+                    False,
+                    f"smtp.username is {smtp.username!r} but "
+                    "smtp.password_env is not set: name the environment variable "
+                    "that holds the password",
+                )
+            )
+        elif not os.environ.get(var):
+            state = "is empty" if var in os.environ else "is not set"
+            out.append(
+                Check(
+                    "smtp login",
+                    False,
+                    f"the environment variable {var} "
+                    f"(smtp.password_env) {state}: the server will refuse to log in "
+                    f"{smtp.username}; export {var}=<the password>",
+                )
+            )
+        else:
+            out.append(Check("smtp login", True, f"password for {smtp.username} in ${var}"))
+    if config.base_url:
+        var = config.web.secret_env
+        if not os.environ.get(var):
+            out.append(
+                Check(
+                    "links",
+                    True,
+                    f"base_url is set but the environment variable "
+                    f"{var} (web.secret_env) is not: digests will carry no one-click "
+                    "unsubscribe or manage links; export the secret `digest serve` "
+                    "uses",
+                    warn=True,
+                )
+            )
+        else:
+            out.append(Check("links", True, f"unsubscribe and manage links signed with ${var}"))
+    return out
 
 
 def _source_checks(config: Any, clock: Any) -> list[Check]:

@@ -10,7 +10,7 @@ import click
 from digest.clock import system_clock
 from digest.config import load
 from digest.errors import EXIT_FAILURE, DigestError
-from digest.sources import FetchContext, fetch_one
+from digest.sources import FetchContext, fetch_all
 from digest.sources.arxiv_feed import feed_url
 
 
@@ -63,26 +63,26 @@ def sources(config_path: str | None, check: bool) -> None:
     if not check:
         return
     click.echo("")
-    ctx = FetchContext(clock=system_clock(), conn=None, known_ids=lambda _source: set(), root=config.root)
-    failed = 0
+    ctx = FetchContext(
+        clock=system_clock(), conn=None, known_ids=lambda _source: set(), root=config.root
+    )
     try:
-        for s in config.sources:
-            if not s.enabled:
-                continue
-            result = fetch_one(s, ctx)
-            if result.ok:
-                n = len(result.papers)
-                click.echo(
-                    f"{s.name:<{width}}  ok      {n} paper{'s' if n != 1 else ''} "
-                    f"in {result.seconds:.2f} s"
-                )
-            else:
-                failed += 1
-                click.echo(
-                    f"{s.name:<{width}}  FAILED  after {result.seconds:.2f} s: {result.error}"
-                )
+        results = fetch_all(config.sources, ctx)  # in parallel, reported in config order
     finally:
         if ctx.http is not None:
             ctx.http.close()
+    failed = 0
+    for result in results:
+        if result.ok:
+            n = len(result.papers)
+            click.echo(
+                f"{result.name:<{width}}  ok      {n} paper{'s' if n != 1 else ''} "
+                f"in {result.seconds:.2f} s"
+            )
+        else:
+            failed += 1
+            click.echo(
+                f"{result.name:<{width}}  FAILED  after {result.seconds:.2f} s: {result.error}"
+            )
     if failed:
         click.get_current_context().exit(EXIT_FAILURE)

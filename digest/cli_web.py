@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import os
+import signal
+import socket
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,17 +41,78 @@ def serve(config_path: str | None, host: str | None, port: int | None,
     secret = check_secret(os.environ.get(config.web.secret_env), config.web.secret_env)
     host = host or config.web.host
     port = config.web.port if port is None else port
+    # Bound before anything says "serving": a port in use is an error, in words, exit 1.
+    sock = bind(host, port)
+    port = sock.getsockname()[1]  # --port 0: the one the system chose
     if not config.base_url:
         click.secho(
             f"warning: base_url is not set: links in emails will point at http://{host}:{port}; "
             "set base_url in config.yaml to the public https:// address", fg="yellow", err=True,
         )
-    app = create_app(config, secret=secret,
-                     public_url=None if config.base_url else f"http://{host}:{port}")
-    click.echo(f"serving {config.title} on http://{host}:{port} (Ctrl+C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True,
-                forwarded_allow_ips=forwarded_allow_ips, server_header=False,
-                log_level="info")
+    try:
+        app = create_app(config, secret=secret,
+                         public_url=None if config.base_url else f"http://{host}:{port}")
+        server = uvicorn.Server(uvicorn.Config(
+            app, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
+            server_header=False, log_level="info",
+        ))
+        click.echo(f"serving {config.title} on http://{host}:{port} (Ctrl+C stops)", err=True)
+        # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again against
+        # the handlers it found: these make that a no-op, so a clean stop exits 0, as
+        # `digest schedule` does, instead of dying of the signal (143).
+        previous = {s: signal.signal(s, _stopped) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            server.run(sockets=[sock])
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+    finally:
+        sock.close()
+    if not server.started:
+        from digest.errors import DigestError
+
+        raise DigestError("the web app did not start", hint="see the messages above")
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    pass
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port, or a DigestError saying what to do instead."""
+    from digest.errors import DigestError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise DigestError(f"cannot listen on {host!r}: {exc.strerror or exc}",
+                          hint="check --host (or web.host): an IP address or a local name") \
+            from None
+    sock = socket.socket(family, kind, proto)
+    # As uvicorn does: a restart may reuse the port at once (TIME_WAIT), never steal it.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise DigestError(
+                f"port {port} on {host} is already in use (another `digest serve`?)",
+                hint=f"stop the other server, or choose another port: digest serve --port "
+                f"{port + 1 if port < 65535 else 8081}",
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise DigestError(
+                f"not allowed to listen on port {port}",
+                hint="ports below 1024 need privileges; use --port 8080 behind a proxy",
+            ) from None
+        raise DigestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                          hint="check --host and --port (or web.host, web.port)") from None
+    # Listening from here on: a request that comes while the app starts waits in the
+    # backlog instead of being refused.
+    sock.listen(2048)
+    return sock
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,19 @@ from digest.config import Config
 from digest.models import Digest, Issue, Links, Subscriber
 
 
-def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue) -> Links:
-    from digest.unsubscribe import make_token
+def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue, conn=None) -> Links:
+    """The links of one subscriber's digest. With `conn` (the run's state), the manage and
+    unsubscribe token is recorded there, so `digest serve` can read it back; without one
+    (a preview of a sample) the links are shown but would not be recognised."""
+    from digest.unsubscribe import issue_token, make_token
 
     secret = os.environ.get(config.web.secret_env)
     unsubscribe = manage = None
     if config.base_url and secret:
-        token = make_token(subscriber.key, secret)
+        if conn is not None:
+            token = issue_token(conn, subscriber.key, secret, issue.generated_at)
+        else:
+            token = make_token(subscriber.key, secret)
         unsubscribe = f"{config.base_url}/unsubscribe/{token}"
         manage = f"{config.base_url}/manage/{token}"
     mailto = config.list_.unsubscribe_mailto or _address(config.sender)
@@ -55,7 +61,7 @@ def compose_and_plan(
     from digest.store import deliveries
 
     sub = digest.subscriber
-    links = links_for(config, renderer, sub, edition)
+    links = links_for(config, renderer, sub, edition, conn)
     subject, html, text = renderer.render_digest(digest, links)
     # Past Gmail's clipping size the digest is cut, with "and N more" to the web version;
     # the papers cut are not marked sent, so the next digest brings them.

@@ -12,13 +12,16 @@ import datetime as _dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from digest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from digest.models import Subscriber
 
 DEFAULT_CONFIG_NAME = "config.yaml"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -45,7 +48,9 @@ class SampleSource(SourceBase):
 
 class HuggingFaceSource(SourceBase):
     type: Literal["huggingface"]
-    url: str | None = Field(None, description="Replaces the daily_papers endpoint in full.")
+    url: str | None = Field(
+        None, description="Replaces the daily_papers endpoint; date, limit, p, sort are added."
+    )
     date: str | None = Field(None, description="YYYY-MM-DD; default: the latest list.")
     limit: int = Field(50, ge=1, le=100, description="Papers per page.")
     pages: int = Field(1, ge=1, le=20, description="How many pages to read.")
@@ -65,10 +70,14 @@ class HuggingFaceSource(SourceBase):
 class ArxivSource(SourceBase):
     type: Literal["arxiv"]
     query: str = Field(description='arXiv search_query, e.g. cat:cs.LG AND abs:"diffusion"')
-    url: str | None = Field(None, description="Replaces the API query endpoint.")
+    url: str | None = Field(
+        None, description="Replaces the API endpoint; the query parameters are still added."
+    )
     max_results: int = Field(100, ge=1, le=2000, description="Papers per page.")
     max_total: int = Field(500, ge=1, le=30000, description="Stop after this many papers.")
-    delay: float = Field(3.0, ge=0, description="Seconds between requests (arXiv asks 3).")
+    delay: float = Field(
+        3.0, ge=0, description="Seconds between requests to the host (at least 3 for arXiv)."
+    )
 
 
 class ArxivFeedSource(SourceBase):
@@ -153,6 +162,23 @@ class SubscriberConfig(Model):
     @classmethod
     def _email(cls, value: str) -> str:
         return normalize_email(value)
+
+    def to_subscriber(self) -> Subscriber:
+        """The subscriber as it flows through the pipeline."""
+        from digest.models import Subscriber
+
+        return Subscriber(
+            email=self.email,
+            name=self.name,
+            topics=tuple(self.topics),
+            cadence=self.cadence,
+            weekday=self.weekday,
+            max_papers=self.max_papers,
+            timezone=self.timezone,
+            send_empty=self.send_empty,
+            authors=tuple(self.authors),
+            origin="config",
+        )
 
     @field_validator("name")
     @classmethod

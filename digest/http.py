@@ -6,10 +6,17 @@
   gzip bomb stops at the cap instead of filling memory.
 - Retries with exponential backoff and jitter on 429, 5xx and transport errors, honouring
   Retry-After (seconds or an HTTP date) when it fits in the budget.
-- A minimum interval per host (arXiv asks for one request every 3 s); requests are
-  sequential over one client, so one connection per host.
+- Politeness per host (scheme, name and port): one request at a time to a host, so one
+  connection per host, and a minimum interval between the starts of two requests to it
+  (arXiv asks for one request every 3 s). The first request to a host never waits. The
+  interval of a known host (DEFAULT_MIN_INTERVAL) is a floor a source's own can only raise.
+- Thread-safe: the sources of a run share one client from several threads
+  (digest.sources.fetch_all); each host's turn is taken under that host's lock, so two
+  arXiv sources still space their requests. Different hosts are fetched in parallel.
 - Conditional GET: ETag / Last-Modified and the last body live in the state DB
-  (digest.store.http_cache); a 304 returns that body.
+  (digest.store.http_cache); a 304 returns that body. The sqlite connection is not safe to
+  use from two threads at once, so every cache read and write holds `db_lock` (shared with
+  whatever else uses that connection during the fetch: FetchContext.db_lock).
 `sleep` and `monotonic` are injectable so tests never wait for real.
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -125,6 +133,8 @@ class Http:
         max_retry_after: float = 120.0,
         min_interval: Mapping[str, float] | None = None,
         user_agent: str = USER_AGENT,
+        db_lock: threading.RLock | None = None,
+        max_connections: int = 16,
     ) -> None:
         self.conn = conn
         self.clock = clock or Clock()
@@ -139,12 +149,19 @@ class Http:
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self.min_interval = dict(DEFAULT_MIN_INTERVAL if min_interval is None else min_interval)
-        self._last_request: dict[str, float] = {}
+        self.db_lock = db_lock if db_lock is not None else threading.RLock()
+        self._last_request: dict[str, float] = {}  # origin -> monotonic start of the last
+        self._host_locks: dict[str, threading.Lock] = {}
+        self._host_locks_guard = threading.Lock()
+        # One request at a time per host is enforced by the host locks; the pool only has to
+        # hold one connection for each host fetched at the same time.
         self._client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=True,
             max_redirects=5,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             trust_env=True,
         )
 
@@ -191,7 +208,8 @@ class Http:
         if cache and self.conn is not None:
             from digest.store import http_cache
 
-            cached = http_cache.get(self.conn, key)
+            with self.db_lock:
+                cached = http_cache.get(self.conn, key)
             if cached is not None:
                 if cached.etag:
                     request_headers["If-None-Match"] = cached.etag
@@ -200,9 +218,10 @@ class Http:
 
         attempt = 0
         while True:
-            self._wait_turn(full.host, min_interval, deadline, source, key)
             try:
-                response = self._attempt(full, request_headers, deadline, limit)
+                response = self._polite_attempt(
+                    full, request_headers, deadline, limit, min_interval, source, key
+                )
             except _TooLarge:
                 raise SourceError(
                     source,
@@ -257,19 +276,56 @@ class Http:
             self.sleep(wait)
 
     # ------------------------------------------------------------------ internals
+    def _host_lock(self, origin: str) -> threading.Lock:
+        with self._host_locks_guard:
+            return self._host_locks.setdefault(origin, threading.Lock())
+
+    def _polite_attempt(
+        self,
+        url: httpx.URL,
+        headers: dict[str, str],
+        deadline: float,
+        limit: int,
+        interval: float | None,
+        source: str,
+        key: str,
+    ) -> Response:
+        """One attempt in this host's turn: the host lock is held from the interval wait to
+        the end of the body, and released for the backoff between attempts."""
+        origin = f"{url.scheme}://{url.host}:{url.port or ''}"
+        lock = self._host_lock(origin)
+        if not lock.acquire(timeout=max(0.0, deadline - self.monotonic())):
+            raise SourceError(
+                source,
+                f"timed out waiting for a turn to fetch {key}",
+                hint="other sources keep that server busy; raise the source's timeout",
+            )
+        try:
+            self._wait_turn(origin, url.host, interval, deadline, source, key)
+            return self._attempt(url, headers, deadline, limit)
+        finally:
+            lock.release()
+
     def _wait_turn(
-        self, host: str, interval: float | None, deadline: float, source: str, key: str
+        self,
+        origin: str,
+        host: str,
+        interval: float | None,
+        deadline: float,
+        source: str,
+        key: str,
     ) -> None:
-        if interval is None:
-            interval = self.min_interval.get(host, 0.0)
-        last = self._last_request.get(host)
+        """Called with the host lock held."""
+        floor = self.min_interval.get(host, 0.0)
+        interval = floor if interval is None else max(interval, floor)
+        last = self._last_request.get(origin)
         if last is not None and interval > 0:
             wait = last + interval - self.monotonic()
             if wait > 0:
                 if self.monotonic() + wait >= deadline:
                     raise SourceError(source, f"timed out waiting for a turn to fetch {key}")
                 self.sleep(wait)
-        self._last_request[host] = self.monotonic()
+        self._last_request[origin] = self.monotonic()
 
     def _attempt(
         self, url: httpx.URL, headers: dict[str, str], deadline: float, limit: int
@@ -311,15 +367,16 @@ class Http:
             return
         from digest.store import http_cache
 
-        http_cache.put(
-            self.conn,  # type: ignore[arg-type]
-            key,
-            etag=etag,
-            last_modified=modified,
-            content_type=response.headers.get("content-type"),
-            body=response.body,
-            at=self.clock.now(),
-        )
+        with self.db_lock:
+            http_cache.put(
+                self.conn,  # type: ignore[arg-type]
+                key,
+                etag=etag,
+                last_modified=modified,
+                content_type=response.headers.get("content-type"),
+                body=response.body,
+                at=self.clock.now(),
+            )
 
 
 def _retry_after(value: str | None, clock: Clock) -> float | None:
@@ -354,8 +411,18 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:g} MB"
 
 
+_CREATING = threading.Lock()
+
+
 def http_for(ctx: Any) -> Http:
-    """The context's client, created on first use (the FetchContext owns it)."""
+    """The context's client, created on first use (the FetchContext owns it and closes it).
+    Sources running in parallel threads get the same client: creation is locked."""
     if getattr(ctx, "http", None) is None:
-        ctx.http = Http(conn=getattr(ctx, "conn", None), clock=getattr(ctx, "clock", None))
+        with _CREATING:
+            if getattr(ctx, "http", None) is None:
+                ctx.http = Http(
+                    conn=getattr(ctx, "conn", None),
+                    clock=getattr(ctx, "clock", None),
+                    db_lock=getattr(ctx, "db_lock", None),
+                )
     return ctx.http

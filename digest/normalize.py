@@ -101,19 +101,20 @@ def web_url(value: str | None) -> str | None:
 def tidy_links(paper: Paper) -> Paper:
     """Links that are not http(s) dropped; an arXiv paper without a (safe) abstract or PDF
     link gets arXiv's own."""
-    links = {
-        "url": web_url(paper.url),
-        "pdf_url": web_url(paper.pdf_url),
-        "code_url": web_url(paper.code_url),
-        "project_url": web_url(paper.project_url),
-    }
+    url, pdf_url = web_url(paper.url), web_url(paper.pdf_url)
+    code_url, project_url = web_url(paper.code_url), web_url(paper.project_url)
     kind, _, ident = paper.id.partition(":")
     if kind == "arxiv" and arxiv_id(ident) == ident:
-        links["url"] = links["url"] or f"https://arxiv.org/abs/{ident}"
-        links["pdf_url"] = links["pdf_url"] or f"https://arxiv.org/pdf/{ident}"
-    if all(links[k] == getattr(paper, k) for k in links):
+        url = url or f"https://arxiv.org/abs/{ident}"
+        pdf_url = pdf_url or f"https://arxiv.org/pdf/{ident}"
+    if (url, pdf_url, code_url, project_url) == (
+        paper.url,
+        paper.pdf_url,
+        paper.code_url,
+        paper.project_url,
+    ):
         return paper
-    return replace(paper, **links)
+    return replace(paper, url=url, pdf_url=pdf_url, code_url=code_url, project_url=project_url)
 
 
 def title_key(title: str) -> str:

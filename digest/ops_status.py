@@ -31,39 +31,86 @@ def gather(config: Config, now: datetime, limit: int = 10) -> dict[str, Any]:
         "running_pid": holder(config.state_path),
         "runs": [],
         "deliveries": {},
-        "waiting": [],
+        "waiting": [],  # planned, being sent, or failed for now: a later run sends them
+        "given_up": [],  # failed for good (perm-failed, or past smtp.retry_hours)
     }
     conn = _read_only(config)
     if conn is None:
         return data
     try:
-        data["runs"] = [_run_summary(r) for r in _last_runs(conn, limit)]
+        rows = _last_runs(conn, limit)
+        data["runs"] = _summaries(conn, rows, data["running_pid"] is not None, now)
         data["deliveries"] = {
             r["state"]: r["n"]
             for r in conn.execute(
                 "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state"
             )
         }
-        data["waiting"] = [
-            {
-                "subscriber": r["subscriber"],
-                "issue": r["issue_id"],
-                "state": r["state"],
-                "attempts": r["attempts"],
-                "error": r["last_error"],
-                "next_attempt_at": r["next_attempt_at"],
-            }
-            for r in conn.execute(
-                "SELECT * FROM deliveries WHERE state IN"
-                " ('planned','sending','temp-failed','perm-failed')"
-                " ORDER BY updated_at DESC LIMIT 20"
-            )
-        ]
+        data["waiting"] = _unfinished(conn, "('planned','sending','temp-failed')")
+        data["given_up"] = _unfinished(conn, "('perm-failed')")
     except sqlite3.Error:
         pass  # a state from before these tables: show what there is
     finally:
         conn.close()
     return data
+
+
+def _unfinished(conn: sqlite3.Connection, states: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "subscriber": r["subscriber"],
+            "issue": r["issue_id"],
+            "state": r["state"],
+            "attempts": r["attempts"],
+            "error": r["last_error"],
+            "next_attempt_at": r["next_attempt_at"],
+        }
+        for r in conn.execute(
+            f"SELECT * FROM deliveries WHERE state IN {states}"  # noqa: S608 - constants
+            " ORDER BY updated_at DESC LIMIT 20"
+        )
+    ]
+
+
+def _summaries(
+    conn: sqlite3.Connection, rows: list[dict[str, Any]], lock_held: bool, now: datetime
+) -> list[dict[str, Any]]:
+    """Each run's summary. A run still marked `running` whose process is gone (the run lock
+    is free, or held by a newer run) was interrupted: killed, or the machine went down."""
+    out = []
+    newer_start: str | None = None  # rows come newest first
+    for i, run in enumerate(rows):
+        status = run["status"]
+        if status == "running" and not (lock_held and i == 0):
+            status = "interrupted"
+        end = run["finished_at"] or newer_start or now.isoformat()
+        out.append(_run_summary(run, status, _deliveries_between(conn, run["started_at"], end)))
+        newer_start = run["started_at"]
+    return out
+
+
+def _deliveries_between(conn: sqlite3.Connection, start: str, end: str) -> list[dict[str, Any]]:
+    """The deliveries whose last change fell within a run's time: what that run did, even
+    when it never wrote its report (killed). julianday() compares times across offsets."""
+    try:
+        rows = conn.execute(
+            "SELECT subscriber, issue_id, state, last_error FROM deliveries"
+            " WHERE julianday(updated_at) >= julianday(?)"
+            " AND julianday(updated_at) <= julianday(?)"
+            " ORDER BY updated_at, subscriber",
+            (start, end),
+        ).fetchall()
+    except sqlite3.Error:  # a state from before the ledger
+        return []
+    return [
+        {
+            "subscriber": r["subscriber"],
+            "issue": r["issue_id"],
+            "state": r["state"],
+            "detail": r["last_error"] or "",
+        }
+        for r in rows
+    ]
 
 
 def _read_only(config: Config) -> sqlite3.Connection | None:
@@ -80,21 +127,29 @@ def _last_runs(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
     return runs.last(conn, limit)
 
 
-def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
+def _run_summary(
+    run: dict[str, Any], status: str, recorded: list[dict[str, Any]]
+) -> dict[str, Any]:
     report = run.get("report") or {}
-    deliveries = report.get("deliveries") or []
+    deliveries = list(report.get("deliveries") or [])
+    listed = {(d.get("subscriber"), d.get("issue")) for d in deliveries}
+    deliveries += [d for d in recorded if (d["subscriber"], d["issue"]) not in listed]
+    pending = ("planned", "sending")
     return {
         "id": run["id"],
         "started_at": run["started_at"],
         "finished_at": run["finished_at"],
-        "status": run["status"],
+        "status": status,
         "sent": [
             f"{d['subscriber']} ({d['issue']})" for d in deliveries if d.get("state") == "sent"
         ],
         "failed": [
             f"{d['subscriber']} ({d['issue']}): {d.get('state')}: {d.get('detail')}"
             for d in deliveries
-            if d.get("state") not in ("sent", None)
+            if d.get("state") not in ("sent", "written", "cancelled", None, *pending)
+        ],
+        "unfinished": [
+            f"{d['subscriber']} ({d['issue']})" for d in deliveries if d.get("state") in pending
         ],
         "errors": list(report.get("errors") or []),
         "new_papers": report.get("new_papers"),
@@ -131,23 +186,38 @@ def render_text(data: dict[str, Any], zone: tzinfo) -> list[str]:
     for run in data["runs"]:
         what = f"{len(run['sent'])} sent" if run["sent"] else "nothing sent"
         lines.append(f"  {_local(run['started_at'], zone)}  {run['status']:<8} {what}")
+        if run["status"] == "interrupted":
+            lines.append(
+                "      the process stopped before the run finished (killed, or the "
+                "machine went down); the next run resumes its deliveries"
+            )
         for item in run["sent"][:10]:
             lines.append(f"      sent {item}")
         if len(run["sent"]) > 10:
             lines.append(f"      ... and {len(run['sent']) - 10} more")
+        for item in run.get("unfinished", [])[:5]:
+            lines.append(f"      not sent yet {item}")
+        if len(run.get("unfinished", [])) > 5:
+            lines.append(f"      ... and {len(run['unfinished']) - 5} more not sent yet")
         for error in run["errors"][:5]:
             lines.append(f"      ! {error}")
     waiting = [w for w in data["waiting"] if w["state"] != "perm-failed"]
-    failed = [w for w in data["waiting"] if w["state"] == "perm-failed"]
+    failed = data.get("given_up", [])
     if waiting:
         lines.append(f"deliveries waiting for a retry: {len(waiting)}")
         for w in waiting[:10]:
             lines.append(
                 f"  {w['subscriber']} ({w['issue']}): {w['state']}, "
-                f"{w['attempts']} attempt(s): {w['error'] or '-'}"
+                f"{w['attempts']} attempt(s): {w['error'] or '-'}; {_retry(w, zone)}"
             )
     if failed:
         lines.append(f"deliveries given up: {len(failed)}")
         for w in failed[:10]:
             lines.append(f"  {w['subscriber']} ({w['issue']}): {w['error'] or '-'}")
     return lines
+
+
+def _retry(waiting: dict[str, Any], zone: tzinfo) -> str:
+    if waiting["next_attempt_at"]:
+        return f"next attempt with the first run after {_local(waiting['next_attempt_at'], zone)}"
+    return "sent by the next run"

@@ -234,18 +234,7 @@ def subscribers(config: Config, conn: sqlite3.Connection) -> list[Subscriber]:
 
     found: dict[str, Subscriber] = {}
     for s in config.subscribers:
-        sub = Subscriber(
-            email=s.email,
-            name=s.name,
-            topics=tuple(s.topics),
-            cadence=s.cadence,
-            weekday=s.weekday,
-            max_papers=s.max_papers,
-            timezone=s.timezone,
-            send_empty=s.send_empty,
-            authors=tuple(s.authors),
-            origin="config",
-        )
+        sub = s.to_subscriber()
         found[sub.key] = sub
     for sub in web_subscribers.active(conn):
         found.setdefault(sub.key, sub)

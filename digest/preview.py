@@ -28,18 +28,7 @@ class Preview:
 
 
 def config_subscriber(s: Any) -> Subscriber:
-    return Subscriber(
-        email=s.email,
-        name=s.name,
-        topics=tuple(s.topics),
-        cadence=s.cadence,
-        weekday=s.weekday,
-        max_papers=s.max_papers,
-        timezone=s.timezone,
-        send_empty=s.send_empty,
-        authors=tuple(s.authors),
-        origin="config",
-    )
+    return s.to_subscriber()
 
 
 def find_subscriber(config: Config, email: str | None) -> Subscriber:

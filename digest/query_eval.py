@@ -18,6 +18,8 @@ from digest.models import Reason
 from digest.query import And, Not, Query, Term
 from digest.rank import TITLE_WEIGHT, TextStats, idf
 
+_NONE = np.zeros(0, dtype=np.int32)
+
 
 @dataclass
 class _Leaf:
@@ -136,13 +138,17 @@ def evaluate(query: Query, index: Index) -> QueryResult:
     postings = [_term_docs(index, term) for term, _ in leaves]
     if _satisfiable_without_terms(query.root):
         cand = np.arange(index.n, dtype=np.int32)
-    else:
-        seen = np.zeros(index.n, dtype=bool)
-        for (_, positive), per_field in zip(leaves, postings, strict=True):
-            if positive:
-                for docs, _ in per_field.values():
-                    seen[docs] = True
-        cand = np.flatnonzero(seen).astype(np.int32)
+    else:  # the union of the positive terms' postings
+        parts = [docs for (_, positive), per_field in zip(leaves, postings, strict=True)
+                 if positive for docs, _ in per_field.values()]
+        total = sum(len(d) for d in parts)
+        if total * 8 > index.n:  # common words: a dense mark is cheaper than a sort
+            seen = np.zeros(index.n, dtype=bool)
+            for docs in parts:
+                seen[docs] = True
+            cand = np.flatnonzero(seen).astype(np.int32)
+        else:
+            cand = np.unique(np.concatenate(parts)).astype(np.int32) if total else _NONE
     stats = _stats(index)
     m = len(cand)
     built: dict[int, _Leaf] = {}

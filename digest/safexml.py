@@ -16,6 +16,8 @@ import re
 
 from lxml import etree
 
+from digest.parse_errors import xml_error
+
 # The prolog ends at the first element start tag.
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
@@ -35,7 +37,8 @@ class UnsafeXMLError(ValueError):
 
 
 class XMLSyntaxError(ValueError):
-    """The document is not well-formed XML. The message is one line."""
+    """The document is not well-formed XML. The message is one line in plain words:
+    `malformed XML at line N, column M: <reason>`."""
 
 
 def to_utf8(data: bytes) -> bytes:
@@ -83,10 +86,9 @@ def parse(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
-        line = getattr(exc, "lineno", None)
-        where = f" (line {line})" if line else ""
-        message = str(exc.msg if getattr(exc, "msg", None) else exc).splitlines()[0]
-        raise XMLSyntaxError(f"not well-formed XML{where}: {message}") from None
+        line, column = getattr(exc, "position", None) or (getattr(exc, "lineno", None), None)
+        message = str(exc.msg if getattr(exc, "msg", None) else exc)
+        raise XMLSyntaxError(xml_error(line, column, message)) from None
     if root is None:
         raise XMLSyntaxError("the document has no root element")
     return root

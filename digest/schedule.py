@@ -302,9 +302,11 @@ def run_scheduler(
     handle_signals: bool = False,
     history: RunHistory | None = None,
     on_started: Callable[[DigestScheduler], None] | None = None,
+    pending_signal: Callable[[], int | None] | None = None,
 ) -> int:
     """Run until `stop` is set (or SIGTERM/SIGINT with handle_signals), then let the run in
-    flight finish. Returns the exit code: 0 after a clean stop."""
+    flight finish. Returns the exit code: 0 after a clean stop. `pending_signal` tells of a
+    stop signal caught while the process was starting (see cli_ops.EarlyStop)."""
     scheduler = DigestScheduler(config, clock, run=run)
     stopping = False
 
@@ -320,13 +322,18 @@ def run_scheduler(
     signals = {signal.SIGTERM, signal.SIGINT}
     previous = {}
     if handle_signals:
-        previous = {s: signal.signal(s, on_signal) for s in signals}
         # Held back while APScheduler starts (its threads inherit the mask, so signals
-        # always reach the main thread); one that came meanwhile is handled on unblock.
+        # always reach the main thread); one that came meanwhile is handled on unblock,
+        # inside the try below. Blocked first, so on_signal never raises outside it.
         signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        previous = {s: signal.signal(s, on_signal) for s in signals}
     try:
         try:
             try:
+                early = pending_signal() if pending_signal else None
+                if early is not None:  # stopped while starting: never start at all
+                    stopping = True
+                    raise _StopSignal(early)
                 scheduler.start(history)
                 if on_started:
                     on_started(scheduler)

@@ -7,13 +7,14 @@ Scores are on the documented 0..1 scale of digest/rank.py (plus boosts); papers 
 `min_score` are dropped, then the best `max_papers` are kept.
 
 The index is built once per call from `papers` (the new ones) and shared by every topic;
-`history` is only read to find `similar_to` examples. numpy/scipy are imported on first
-use so `import digest.select` stays light.
+`history` is only read to find `similar_to` examples, by id or title (digest/similar.py
+PaperLookup), so its size barely matters. numpy/scipy are imported on first use so
+`import digest.select` stays light.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,15 +30,18 @@ def match_topics(
     topics: Sequence[Any],
     now: datetime,
     *,
-    history: Sequence[Paper] = (),
+    history: Sequence[Paper] | Callable[[str], Paper | None] = (),
     vector_cache: Any = None,
     embedder: Any = None,
 ) -> dict[str, list[Match]]:
     """Every topic's matches, best first, after its min_score and max_papers cut.
 
-    `vector_cache` (digest.store.vectors.VectorCache) keeps embeddings between runs for
-    `similarity: semantic`; `embedder` replaces the model (tests)."""
-    batch = _Batch(list(papers), list(history), now, vector_cache, embedder)
+    `history` is where `similar_to` entries are looked up besides `papers`: older papers,
+    or a function from an entry (an id or a title) to its paper or None, so a long
+    history need not be loaded. `vector_cache` (digest.store.vectors.VectorCache) keeps
+    embeddings between runs for `similarity: semantic`; `embedder` replaces the model
+    (tests)."""
+    batch = _Batch(list(papers), history, now, vector_cache, embedder)
     batch.prepare(topics)
     return {topic.name: batch.match(topic) for topic in topics}
 
@@ -45,7 +49,7 @@ def match_topics(
 class _Batch:
     """What every topic shares: the papers, their index and TF-IDF model, built lazily."""
 
-    def __init__(self, papers: list[Paper], history: list[Paper], now: datetime,
+    def __init__(self, papers: list[Paper], history: Any, now: datetime,
                  vector_cache: Any, embedder: Any) -> None:
         self.papers, self.history, self.now = papers, history, now
         self.vector_cache, self._embedder = vector_cache, embedder
@@ -53,6 +57,8 @@ class _Batch:
         self._tfidf: Any = None
         self._authors: dict[str, list[tuple[int, str, tuple[str, ...]]]] | None = None
         self._queries: dict[int, Query | None] = {}
+        self._lookup: Any = None
+        self._positions: dict[str, int] | None = None
 
     def prepare(self, topics: Sequence[Any]) -> None:
         """Parse every query once and build all their postings in one pass."""
@@ -98,38 +104,51 @@ class _Batch:
         query = self._queries[id(topic)] if id(topic) in self._queries else _query(topic)
         followed = [f for f in (getattr(topic, "authors", None) or []) if f.strip()]
         examples_refs = getattr(topic, "similar_to", None) or []
-        rel = np.zeros(n)
-        matched = np.zeros(n, dtype=bool)
-        pinned = np.zeros(n, dtype=bool)
         reasons: dict[int, list[Reason]] = {}  # similar/author reasons, few
-        result = None
         trending = query is None and not followed and not examples_refs
-        if trending:
-            rel = np.fromiter((rank.popularity(p) for p in self.papers), np.float64, n)
-            matched[:] = True
-        if query is not None:
-            result = query.run(self.index)
-            rel[result.docs] = result.scores
-            matched[result.docs] = True
-        similar_to = None
-        labels: list[str] = []
-        if examples_refs:
-            sims, labels = self._similar(topic, examples_refs)
-            if sims.shape[1]:
-                best = sims.max(axis=1)
-                which = sims.argmax(axis=1)
-                ok = best >= topic.min_similarity
-                rel = np.where(ok, 1.0 - (1.0 - rel) * (1.0 - best), rel)
-                matched |= ok
-                similar_to = np.where(ok, which, -1)
-        for d, name in self._by_authors(followed):
-            pinned[d] = matched[d] = True
-            rel[d] = 1.0
+        result = query.run(self.index) if query is not None else None
+        authors = self._by_authors(followed)
+        for d, name in authors:
             reasons.setdefault(d, []).append(Reason("author", name, "author"))
-        docs = np.flatnonzero(matched)
-        score = rel[docs] + rank.boosts(self.papers, docs, topic.boost_upvotes,
-                                        topic.boost_recency, self.now)
-        keep = pinned[docs] | (score >= topic.min_score)
+        similar_to, labels = None, []
+        if trending or examples_refs:  # every paper is a candidate
+            rel = np.zeros(n)
+            matched = np.zeros(n, dtype=bool)
+            if trending:
+                rel = np.fromiter((rank.popularity(p) for p in self.papers), np.float64, n)
+                matched[:] = True
+            if result is not None:
+                rel[result.docs] = result.scores
+                matched[result.docs] = True
+            if examples_refs:
+                sims, labels = self._similar(topic, examples_refs)
+                if sims.shape[1]:
+                    best = sims.max(axis=1)
+                    ok = best >= topic.min_similarity
+                    rel = np.where(ok, 1.0 - (1.0 - rel) * (1.0 - best), rel)
+                    matched |= ok
+                    similar_to = np.where(ok, sims.argmax(axis=1), -1)
+            for d, _ in authors:
+                matched[d] = True
+            docs = np.flatnonzero(matched)
+            rel = rel[docs]
+        else:  # only the query's papers (and the followed authors'): no O(n) work
+            docs = result.docs if result is not None else np.zeros(0, dtype=np.int64)
+            rel = result.scores if result is not None else np.zeros(0)
+            if authors:
+                merged = np.union1d(docs, [d for d, _ in authors])
+                full = np.zeros(len(merged))
+                full[np.searchsorted(merged, docs)] = rel
+                docs, rel = merged, full
+        pinned = np.zeros(len(docs), dtype=bool)
+        if authors:
+            at_author = np.searchsorted(docs, [d for d, _ in authors])
+            pinned[at_author] = True
+            rel = rel.copy()
+            rel[at_author] = 1.0
+        score = rel + rank.boosts(self.papers, docs, topic.boost_upvotes,
+                                  topic.boost_recency, self.now)
+        keep = pinned | (score >= topic.min_score)
         docs, score = docs[keep], score[keep]
         order = np.lexsort((docs, -score))  # best first; ties keep source order
         if topic.max_papers:
@@ -155,14 +174,22 @@ class _Batch:
         return out
 
     def _similar(self, topic: Any, refs: Sequence[str]) -> tuple[Any, list[str]]:
-        from digest.similar import resolve_examples, semantic_similarity
+        from digest.similar import PaperLookup, resolve_examples, semantic_similarity
 
-        examples = resolve_examples(refs, [*self.papers, *self.history])
+        if self._lookup is None:  # once per run, whatever the number of topics
+            if callable(self.history):
+                batch, history = PaperLookup(self.papers), self.history
+                self._lookup = lambda ref: history(ref) or batch(ref)
+            else:
+                self._lookup = PaperLookup(self.papers, self.history)
+        examples = resolve_examples(refs, self._lookup)
         if getattr(topic, "similarity", "tfidf") == "semantic":
             sims = semantic_similarity(self.papers, examples, self.embedder(), self.vector_cache)
         else:
             sims = self.tfidf.similarity(examples)
-        positions = {p.id: d for d, p in enumerate(self.papers)}
+        if self._positions is None:
+            self._positions = {p.id: d for d, p in enumerate(self.papers)}
+        positions = self._positions
         for k, ex in enumerate(examples):  # an example is not "like itself"
             if ex.paper is not None and ex.paper.id in positions:
                 sims[positions[ex.paper.id], k] = 0.0

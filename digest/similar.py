@@ -41,14 +41,48 @@ class Example:
     text: str
 
 
-def resolve_examples(refs: Sequence[str], known: Sequence[Paper]) -> list[Example]:
-    by_id = {p.id.lower(): p for p in known}
-    by_title = {title_words_key(p.title): p for p in known}
+Lookup = Callable[[str], "Paper | None"]
+
+
+class PaperLookup:
+    """Finds a `similar_to` entry among known papers by id (`2401.00001` also finds
+    `arxiv:2401.00001`) or by title (folded words), the later paper winning a tie.
+
+    Built once per run and read only for the few entries topics name: the id table is
+    one dict; a title is found by a scan that only folds the titles that could match
+    (those holding the entry's longest word), so a large history costs little."""
+
+    def __init__(self, *groups: Sequence[Paper]) -> None:
+        self.groups = groups
+        self._ids: dict[str, Paper] | None = None
+
+    def __call__(self, ref: str) -> Paper | None:
+        key = ref.strip()
+        if self._ids is None:
+            self._ids = {p.id.lower(): p for group in self.groups for p in group}
+        paper = self._ids.get(key.lower()) or self._ids.get(f"arxiv:{key}".lower())
+        if paper is not None:
+            return paper
+        title = title_words_key(key)
+        if not title:
+            return None
+        longest = max(title.split(" "), key=len)
+        for group in reversed(self.groups):
+            for p in reversed(group):
+                t = p.title
+                if (not t.isascii() or longest in t.lower()) and title_words_key(t) == title:
+                    return p
+        return None
+
+
+def resolve_examples(refs: Sequence[str], known: Sequence[Paper] | Lookup) -> list[Example]:
+    """Each entry as the known paper it names (`known`: papers, or a lookup function),
+    else as text."""
+    lookup = known if callable(known) else PaperLookup(known)
     out = []
     for ref in refs:
         key = ref.strip()
-        paper = (by_id.get(key.lower()) or by_id.get(f"arxiv:{key}".lower())
-                 or by_title.get(title_words_key(key)))
+        paper = lookup(ref)
         if paper is not None:
             out.append(Example(paper.title, paper, f"{paper.title}\n{paper.abstract}"))
         else:

@@ -7,14 +7,14 @@ object for each of them was most of the cost of a run.
 
 How: the texts are joined into one byte buffer (each non-ASCII text first reduced to its
 folded words, so only letters, digits and spaces remain) and mapped to lower case with
-bytes.translate. Token boundaries are where a space meets a non-space. Each token gets a
-64-bit polynomial hash from a prefix sum (mod 2**64, so a token's hash is a difference of
-two prefix sums), and a vectorised open-addressing hash table turns the hashes into dense
-word numbers. Only the distinct words (tens of thousands) go through Python, to be stemmed
-and given a term id. Tokens longer than `_LONG` bytes (rare; where crafted collisions of a
-mod-2**64 hash would live) are looked up exactly in a dict instead. Every token is checked
-against another occurrence of its word (length, first and last byte); should that ever fail,
-the texts are tokenised the plain way.
+bytes.translate. Token boundaries are where a space meets a non-space. A token of up to 8
+bytes is keyed by its own bytes read as one integer (exact); a longer one by a 64-bit mix
+of its 8-byte words. A vectorised open-addressing hash table turns the keys into dense
+word numbers, and only the distinct words (tens of thousands) go through Python, to be
+stemmed and given a term id. Tokens longer than `_LONG` bytes (rare) are looked up
+exactly in a dict. Every token is checked against another occurrence of its word (length,
+first and last byte); should that ever fail (a 64-bit collision), the texts are
+tokenised the plain way.
 """
 
 from __future__ import annotations
@@ -58,15 +58,10 @@ def tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[:n] = np.searchsorted(starts, doc_start)
     offsets[n] = len(starts)
-    words = _intern(buf, starts, lengths, keys)
-    if words is None:  # a hash collision: never seen, but then be exact
+    ids = _intern(buf, starts, lengths, keys, vocab)
+    if ids is None:  # a hash collision: never seen, but then be exact
         return plain_tokenize(texts, vocab)
-    word_ids, first = words  # first: one token of each word
-    lut = np.fromiter(
-        (_term_id(vocab, buf[s : s + ln])
-         for s, ln in zip(starts[first].tolist(), lengths[first].tolist(), strict=True)),
-        np.int32, len(first))
-    return lut[word_ids], offsets
+    return ids, offsets
 
 
 def plain_tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
@@ -108,10 +103,11 @@ def _scan(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     starts, ends = np.concatenate(starts_), np.concatenate(ends_)
     lengths = ends - starts
     with np.errstate(over="ignore"):
+        # up to 7 bytes: the bytes themselves, shifted up (the low byte stays 0)
         short = np.minimum(lengths, 8).astype(np.uint64)
-        key = (window[starts + 1] << ((np.uint64(8) - short) * np.uint64(8))) * _MIX
-        longer = np.flatnonzero(lengths > 8)
-        if len(longer):
+        key = window[starts + 1] << ((np.uint64(8) - short) * np.uint64(8))
+        longer = np.flatnonzero(lengths > 7)
+        if len(longer):  # 8 bytes or more: a mix of the 8-byte words, low bit set
             acc = key[longer]
             for k in range(8, _LONG, 8):
                 longer_k = lengths[longer] > k
@@ -122,51 +118,54 @@ def _scan(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 acc[longer_k] = (acc[longer_k] ^ (acc[longer_k] >> np.uint64(31))) * _MIX + w
             acc = (acc ^ (acc >> np.uint64(29))) * _LEN_MIX
             acc ^= acc >> np.uint64(32)
-            acc = acc * _MIX
-            acc[acc == 0] = 1
+            acc |= np.uint64(1)
+            acc[lengths[longer] > _LONG] = 1  # looked up exactly instead
             key[longer] = acc
     return starts, lengths, key
 
 
-def _intern(buf: bytes, starts: np.ndarray, lengths: np.ndarray,
-            keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Dense word numbers for the tokens and one token of each word; None on a collision."""
-    m = len(keys)
-    word = np.empty(m, dtype=np.int64)
-    long = np.flatnonzero(lengths > _LONG)
-    short = None
-    if len(long):
-        short = np.flatnonzero(lengths <= _LONG)
-        keys = keys[short]
-    slots, n_words = _hash_table(keys)
-    if short is None:
-        word[:] = slots
-    else:
-        word[short] = slots
-        exact: dict[bytes, int] = {}
-        for i, s, ln in zip(long.tolist(), starts[long].tolist(), lengths[long].tolist(),
-                            strict=True):
-            word[i] = n_words + exact.setdefault(buf[s : s + ln], len(exact))
-        n_words += len(exact)
-    first = np.empty(n_words, dtype=np.int64)
-    first[word] = np.arange(m, dtype=np.int64)  # some token of each word (which: no matter)
-    a = np.frombuffer(buf, dtype=np.uint8)
-    rep = first[word]
-    same = (lengths == lengths[rep]) & (a[starts] == a[starts[rep]])
-    end = starts + lengths - 1
-    same &= a[end] == a[end[rep]]
-    if not same.all():
-        return None
-    return word, first
+def _intern(buf: bytes, starts: np.ndarray, lengths: np.ndarray, keys: np.ndarray,
+            vocab: Vocab) -> np.ndarray | None:
+    """Term ids of the tokens; None on a collision of two long words' keys."""
+    placed, table = _hash_table(keys)
+    used = np.flatnonzero(table)
+    rep = np.full(len(table), -1, dtype=np.int64)  # a token of each long word's slot
+    longer = np.flatnonzero(keys & np.uint64(1))
+    longer = longer[lengths[longer] <= _LONG]
+    if len(longer):
+        rep[placed[longer]] = longer
+        other = rep[placed[longer]]
+        a = np.frombuffer(buf, dtype=np.uint8)
+        end = starts + lengths - 1
+        same = ((lengths[longer] == lengths[other]) & (a[starts[longer]] == a[starts[other]])
+                & (a[end[longer]] == a[end[other]]))
+        if not same.all():
+            return None
+    lut = np.zeros(len(table), dtype=np.int32)
+    words = []
+    for key, r in zip(table[used].tolist(), rep[used].tolist(), strict=True):
+        if key & 1:  # the words' bytes are in the buffer
+            s = starts[r]
+            words.append(buf[s : s + lengths[r]] if key != 1 else b"")
+        else:  # the key is the word
+            words.append(key.to_bytes(8, "little").lstrip(b"\0"))
+    lut[used] = [_term_id(vocab, w) if w else -1 for w in words]
+    ids = lut[placed]
+    huge = np.flatnonzero(lengths > _LONG)
+    if len(huge):
+        ids[huge] = [_term_id(vocab, buf[s : s + ln])
+                     for s, ln in zip(starts[huge].tolist(), lengths[huge].tolist(),
+                                      strict=True)]
+    return ids
 
 
-def _hash_table(keys: np.ndarray) -> tuple[np.ndarray, int]:
-    """Dense numbers for the distinct keys: open addressing with linear probing, all tokens
-    at once. Each round, the tokens still unplaced look at their slot: a token is placed
-    where the slot holds its key, claims it when empty (of several keys claiming one slot,
-    one wins), else moves to the next slot. Every token of one key moves in step, so a key
-    gets exactly one slot. The table starts small (it must stay in cache: the distinct
-    words are few) and grows when it fills."""
+def _hash_table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's slot in a table of the distinct keys (returned too): open addressing
+    with linear probing, all tokens at once. Each round, the tokens still unplaced look at
+    their slot: a token is placed where the slot holds its key, claims it when empty (of
+    several keys claiming one slot, one wins), else moves to the next slot. Every token of
+    one key moves in step, so a key gets exactly one slot. The table starts small (it must
+    stay in cache: the distinct words are few) and grows when it fills."""
     m = len(keys)
     bits = 12
     if m > 4096:  # size for the distinct keys of a sample, with room for the rest
@@ -175,7 +174,8 @@ def _hash_table(keys: np.ndarray) -> tuple[np.ndarray, int]:
     while True:
         size = 1 << bits
         table = np.zeros(size, dtype=np.uint64)
-        slot = (keys >> np.uint64(64 - bits)).astype(np.int64)
+        with np.errstate(over="ignore"):
+            slot = ((keys * _MIX) >> np.uint64(64 - bits)).astype(np.int64)
         table[slot] = keys
         hit = table[slot] == keys
         placed = np.where(hit, slot, -1)
@@ -189,8 +189,5 @@ def _hash_table(keys: np.ndarray) -> tuple[np.ndarray, int]:
             miss = ~hit
             todo, k, s = todo[miss], k[miss], (s[miss] + 1) & (size - 1)
         if not len(todo):
-            used = np.flatnonzero(table)
-            dense = np.empty(size, dtype=np.int64)
-            dense[used] = np.arange(len(used), dtype=np.int64)
-            return dense[placed], len(used)
+            return placed, table
         bits += 2

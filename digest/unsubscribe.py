@@ -34,8 +34,8 @@ from digest.store.optouts import is_unsubscribed, unsubscribed
 
 __all__ = [
     "TokenCheck", "Unsubscribed", "check_token", "explain_problem", "is_known",
-    "is_unsubscribed", "issue_token", "make_token", "secret_from_env", "unsubscribe", "unsubscribe_url", "unsubscribed",
-    "verify_token",
+    "is_unsubscribed", "issue_token", "make_token", "secret_from_env", "unsubscribe",
+    "unsubscribe_url", "unsubscribed", "verify_token",
 ]
 
 TOKEN_LENGTH = 32  # 192 bits of the HMAC: far beyond guessing

@@ -185,3 +185,29 @@ def test_fast_builder_is_fast():
     for _ in range(200):
         build_message(env, TEXT, HTML)
     assert 200 / (time.perf_counter() - start) > 400
+
+
+def test_transfer_encodings():
+    """7bit for an ASCII part in lines under 998 octets (the rendered email's HTML), base64
+    otherwise; both decode to what was given."""
+    html7 = "<p\nclass=\"x\">Caf&#233; " + "y" * 900 + "</p>\n" * 40
+    data = build_message(envelope(), TEXT, html7)
+    msg = parse(data)
+    plain, rich = msg.iter_parts()
+    assert (plain["Content-Transfer-Encoding"], rich["Content-Transfer-Encoding"]) == (
+        "base64", "7bit")
+    assert rich.get_content().replace("\r\n", "\n") == html7
+    assert plain.get_content().replace("\r\n", "\n") == TEXT
+    long_line = parse(build_message(envelope(), "ascii\n", "<p>" + "x" * 998 + "</p>"))
+    assert [p["Content-Transfer-Encoding"] for p in long_line.iter_parts()] == ["7bit", "base64"]
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"Bcc x@example.org\r\n", b"Bcc : x@example.org\r\n", b" folded first\r\n", b"\r\n"],
+)
+def test_check_headers_refuses_lines_that_are_not_fields(bad):
+    good = build_message(envelope(), TEXT, HTML)
+    with pytest.raises(MessageError):
+        check_headers(bad + good, expected_headers(envelope()))

@@ -9,10 +9,12 @@ from digest.normalize import (
     arxiv_id,
     canonical_id,
     clean_text,
+    count,
     html_to_text,
     merge_papers,
     normalize_doi,
     parse_datetime,
+    tidy_links,
     title_id,
     title_key,
 )
@@ -161,3 +163,86 @@ def test_merge_by_doi_and_title_zero():
     b = _p("doi:10.1142/s021797921244002x", title="0", sources=("journal",))
     [m] = merge_papers([a, b])
     assert m.id == "arxiv:1201.4869" and m.title == "0" and m.sources == ("journal",)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Control\x00chars", "Control chars"),
+        ("vertical\x0btab", "vertical tab"),
+        ("form\x0cfeed", "form feed"),
+        ("next\x85line", "next line"),
+        ("line\u2028separator", "line separator"),
+        ("para\u2029separator", "para separator"),
+        ("c1\x9bcontrol", "c1 control"),
+        ("del\x7fchar", "del char"),
+        ("a\x00\x01\x02b", "a b"),  # a run of controls is one space
+    ],
+)
+def test_control_characters_separate_words(raw, expected):
+    assert clean_text(raw) == expected
+
+
+def test_bidi_overrides_embeddings_and_isolates_are_dropped():
+    evil = "Safe title \u202egnp.exe\u202c end"
+    assert clean_text(evil) == "Safe title gnp.exe end"
+    for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        assert clean_text(f"ab{ch}cd") == "abcd"
+    # the plain direction marks stay: right-to-left names need them
+    assert (
+        clean_text("\u05e9\u05dc\u05d5\u05dd\u200f (2024)")
+        == "\u05e9\u05dc\u05d5\u05dd\u200f (2024)"
+    )
+    assert clean_text("x\u200ey") == "x\u200ey"
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (0, 0),
+        (42, 42),
+        (10**9, 10**9),
+        (10**9 + 1, 10**9),
+        (1e30, 10**9),
+        ("1000000000000000019884624838656", 10**9),
+        ("9" * 5000, 10**9),
+        (" 12 ", 12),
+        ("3.0", 3),
+        (-1, None),
+        ("-7", None),
+        (2.5, None),
+        (float("nan"), None),
+        (float("inf"), None),
+        ("1e400", None),
+        ("1_000", None),
+        ("", None),
+        ("many", None),
+        (True, None),
+        (None, None),
+        ({"n": 1}, None),
+    ],
+)
+def test_count_is_a_bounded_non_negative_integer(value, expected):
+    assert count(value) == expected
+
+
+def test_tidy_links_drops_unsafe_links_and_derives_arxiv_ones():
+    bad = Paper(
+        id="arxiv:2401.01234",
+        title="t",
+        url="javascript:alert(1)",
+        code_url="https://github.com/a/b\u202e",
+        project_url=" https://p.org/x ",
+    )
+    tidy = tidy_links(bad)
+    assert tidy.url == "https://arxiv.org/abs/2401.01234"
+    assert tidy.pdf_url == "https://arxiv.org/pdf/2401.01234"
+    assert tidy.code_url is None and tidy.project_url == "https://p.org/x"
+    old = tidy_links(Paper(id="arxiv:astro-ph/0601001", title="t"))
+    assert old.url == "https://arxiv.org/abs/astro-ph/0601001"
+    kept = Paper(id="arxiv:2401.01234", title="t", url="https://hf.co/papers/2401.01234")
+    assert tidy_links(kept).url == "https://hf.co/papers/2401.01234"
+    plain = Paper(id="doi:10.1/x", title="t", url="data:text/html,x")
+    assert tidy_links(plain).url is None and tidy_links(plain).pdf_url is None
+    fine = Paper(id="url:https://b/1", title="t", url="https://b/1")
+    assert tidy_links(fine) is fine

@@ -86,6 +86,51 @@ def test_check_bad_cron_exits_2_naming_the_key(tmp_path):
     assert "schedule.cron: cron expression '0 7 * * 1-8': day-of-week value 8" in result.output
 
 
+LOGIN = {"host": "127.0.0.1", "port": 2525, "security": "none", "username": "digest",
+         "password_env": "DIGEST_SMTP_PASSWORD"}
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_check_fails_when_the_smtp_password_variable_is_unset_or_empty(tmp_path, value):
+    write_config(tmp_path, smtp=LOGIN)
+    result = invoke(tmp_path, "check", "--config", "config.yaml",
+                    env={"DIGEST_SMTP_PASSWORD": value})
+    assert result.exit_code == 1, result.output
+    (failed,) = [line for line in lines(result) if line.startswith("FAIL")]
+    state = "is not set" if value is None else "is empty"
+    assert failed.startswith(
+        "FAIL smtp login: the environment variable DIGEST_SMTP_PASSWORD (smtp.password_env) "
+        + state
+    )
+    good = invoke(tmp_path, "check", "--config", "config.yaml",
+                  env={"DIGEST_SMTP_PASSWORD": PASSWORD})
+    assert good.exit_code == 0, good.output
+    assert "ok   smtp login: password for digest in $DIGEST_SMTP_PASSWORD" in lines(good)
+    assert PASSWORD not in good.output
+
+
+def test_check_fails_when_a_username_has_no_password_variable(tmp_path):
+    write_config(tmp_path, smtp={**LOGIN, "password_env": None})
+    result = invoke(tmp_path, "check", "--config", "config.yaml")
+    assert result.exit_code == 1
+    assert any(line.startswith("FAIL smtp login: smtp.username is 'digest' but "
+                               "smtp.password_env is not set") for line in lines(result))
+
+
+def test_check_warns_when_base_url_is_set_without_the_signing_secret(tmp_path):
+    write_config(tmp_path, base_url="https://digest.example.org")
+    result = invoke(tmp_path, "check", "--config", "config.yaml", env={"DIGEST_SECRET": None})
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    (warn,) = [line for line in lines(result) if line.startswith("warn")]
+    assert warn.startswith("warn links: base_url is set but the environment variable "
+                           "DIGEST_SECRET (web.secret_env) is not")
+    assert "no one-click unsubscribe or manage links" in warn
+    signed = invoke(tmp_path, "check", "--config", "config.yaml",
+                    env={"DIGEST_SECRET": "a-long-enough-secret"})
+    assert "ok   links: unsubscribe and manage links signed with $DIGEST_SECRET" in lines(signed)
+    assert not any(line.startswith("warn") for line in lines(signed))
+
+
 def smtp_config(server, tls, **smtp):
     return {
         "delivery": {"method": "smtp", "from": "Digest <digest@example.org>"},
@@ -305,6 +350,99 @@ def test_status_shows_runs_sent_and_failed(tmp_path):
     assert data["deliveries"] == {"sent": 1, "temp-failed": 1}
     assert datetime.fromisoformat(data["next_run"]).hour == 7
     assert data["running_pid"] is None
+
+
+def _ledger(state, rows):
+    """Deliveries as runs leave them: (subscriber, issue, state, at, extra set_state args)."""
+    from digest.store import deliveries
+    from digest.store.db import open_db
+
+    conn = open_db(state)
+    try:
+        for subscriber, issue, final, at, extra in rows:
+            deliveries.plan(conn, subscriber=subscriber, issue_id=issue, method="smtp",
+                            message_id=f"<{subscriber}>", paper_ids=("p1",), message=b"m", at=at)
+            if final == "sent":
+                deliveries.mark_sent(conn, subscriber, issue, at, attempts=1)
+            elif final != "planned":
+                deliveries.set_state(conn, subscriber, issue, final, at, **extra)
+    finally:
+        conn.close()
+
+
+def test_status_shows_a_killed_run_as_interrupted_with_what_it_sent(tmp_path):
+    from digest.store.lock import run_lock
+
+    write_config(tmp_path)
+    state = tmp_path / "state.sqlite"
+    started = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    record_run(state, started - timedelta(days=1))
+    record_run(state, started, status="running")  # killed: never finished, no report
+    _ledger(state, [
+        ("reader@example.org", "2026-11-30", "sent", started + timedelta(minutes=1), {}),
+        ("second@example.org", "2026-11-30", "planned", started + timedelta(minutes=1), {}),
+        ("old@example.org", "2026-11-28", "sent", started - timedelta(days=2), {}),
+    ])
+    result = invoke(tmp_path, "status", "--config", "config.yaml")
+    assert result.exit_code == 0, result.output
+    out = lines(result)
+    at = out.index("  2026-11-30 07:00 UTC  interrupted 1 sent")
+    assert "the process stopped before the run finished" in out[at + 1]
+    assert out[at + 2] == "      sent reader@example.org (2026-11-30)"
+    assert out[at + 3] == "      not sent yet second@example.org (2026-11-30)"
+    assert "  2026-11-29 07:00 UTC  ok       nothing sent" in out
+    assert "old@example.org" not in result.output.split("last runs:")[1].split("deliveries")[0]
+    data = json.loads(invoke(tmp_path, "status", "--json", "--config", "config.yaml").output)
+    assert data["runs"][0]["status"] == "interrupted"
+    assert data["runs"][0]["sent"] == ["reader@example.org (2026-11-30)"]
+
+    with run_lock(state, wait=0):  # a run in progress right now: its row is `running`
+        live = invoke(tmp_path, "status", "--config", "config.yaml")
+    assert "  2026-11-30 07:00 UTC  running  1 sent" in lines(live)
+    assert "a run is in progress now" in live.output
+
+
+def test_status_tells_when_a_failed_delivery_is_retried_and_not_given_ups(tmp_path):
+    write_config(tmp_path)
+    state = tmp_path / "state.sqlite"
+    at = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    record_run(state, at)
+    _ledger(state, [
+        ("later@example.org", "2026-11-30", "temp-failed", at,
+         {"error": "451 4.3.0 try later", "count_attempt": True,
+          "next_attempt_at": at + timedelta(minutes=30)}),
+        ("soon@example.org", "2026-11-30", "temp-failed", at,
+         {"error": "421 busy", "count_attempt": True}),
+        ("gone@example.org", "2026-11-30", "perm-failed", at,
+         {"error": "550 5.1.1 no such user", "count_attempt": True}),
+    ])
+    result = invoke(tmp_path, "status", "--config", "config.yaml")
+    out = lines(result)
+    assert "deliveries waiting for a retry: 2" in out
+    assert ("  later@example.org (2026-11-30): temp-failed, 1 attempt(s): 451 4.3.0 try later; "
+            "next attempt with the first run after 2026-11-30 07:30 UTC") in out
+    assert ("  soon@example.org (2026-11-30): temp-failed, 1 attempt(s): 421 busy; "
+            "sent by the next run") in out
+    assert "deliveries given up: 1" in out
+    assert "  gone@example.org (2026-11-30): 550 5.1.1 no such user" in out
+    data = json.loads(invoke(tmp_path, "status", "--json", "--config", "config.yaml").output)
+    assert sorted(w["subscriber"] for w in data["waiting"]) == [
+        "later@example.org", "soon@example.org"]
+    assert [w["subscriber"] for w in data["given_up"]] == ["gone@example.org"]
+    later = next(w for w in data["waiting"] if w["subscriber"] == "later@example.org")
+    assert datetime.fromisoformat(later["next_attempt_at"]) == at + timedelta(minutes=30)
+
+
+# ---------------------------------------------------------------- explain
+def test_explain_with_an_unknown_topic_is_a_usage_error(tmp_path):
+    from tests.support.cli import digest
+
+    write_config(tmp_path)
+    result = digest("explain", "--topic", "Everythin", "--config", "config.yaml", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "no topic named 'Everythin'; did you mean 'Everything'?" in result.stderr
+    broken = digest("explain", "--topic", "X", "--config", "missing.yaml", cwd=tmp_path)
+    assert broken.returncode == 2 and "does not exist" in broken.stderr
 
 
 # ---------------------------------------------------------------- schedule

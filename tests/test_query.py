@@ -161,3 +161,32 @@ def test_term_kinds():
     t = parse_query('"vision"').root
     assert isinstance(t, Term) and t.kind == "phrase"
     assert parse_query("author:x").root.kind == "author"
+
+
+# ------------------------------------------------------------------ batch tokenizer
+@pytest.mark.parametrize("texts", [
+    [P.title, P.abstract, "", "   ", "Zoë Müller's naïve café: ﬁne-tuning Ⅻ 東京 α-β"],
+    ["abcdefg abcdefgh abcdefghi " * 3, "x" * 49 + " " + "x" * 49 + " " + "y" * 80, "end"],
+    ["a_b a-b A.B 3.14 x\x00y \t\n tab", "Ünïcödé ÀÉÎ straße"],
+])
+def test_batch_tokenizer_agrees_with_the_plain_one(texts):
+    from digest.analyze import Vocab
+    from digest.tokenize import plain_tokenize, tokenize
+
+    fast, plain = Vocab(), Vocab()
+    ids, offsets = tokenize(texts, fast)
+    want, want_offsets = plain_tokenize(texts, plain)
+    assert offsets.tolist() == want_offsets.tolist()
+    assert [fast.terms[i] for i in ids] == [plain.terms[i] for i in want]
+
+
+def test_postings_count_each_paper_once_with_its_frequency():
+    papers = all_papers()
+    index = build_index(papers)
+    tid = index.vocab.lookup("model")
+    docs, freq = index.fields["abstract"].postings(tid)
+    want = {d: terms(p.abstract).count("model") for d, p in enumerate(papers)}
+    assert dict(zip(docs.tolist(), freq.tolist(), strict=True)) == {
+        d: float(c) for d, c in want.items() if c}
+    assert index.fields["abstract"].counts[:, tid].toarray().ravel().tolist() == [
+        want[d] for d in range(len(papers))]

@@ -7,6 +7,7 @@ from lxml import etree
 
 from digest import safexml
 from digest.errors import SourceError
+from digest.parse_errors import xml_error
 from digest.sources import arxiv_feed, feed
 from tests.support.replay_server import ReplayServer
 
@@ -114,3 +115,38 @@ def test_truncated_and_empty_documents_fail_with_one_line():
     assert "\n" not in str(info.value) and "line" in str(info.value)
     with pytest.raises(safexml.XMLSyntaxError):
         safexml.parse(b"   ")
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (
+            b"<feed>\n  <entry>\n    <title>cut",
+            "malformed XML at line 3, column 15: the document ends early: <title> "
+            "(opened at line 3) is never closed",
+        ),
+        (
+            b"<a>\n<b></a>",
+            "malformed XML at line 2, column 8: </a> does not close <b> (opened at line 2)",
+        ),
+        (b"<a>fish & chips</a>", "a bare '&' (in XML it is written &amp;)"),
+        (b"<a>&nbsp;</a>", "undefined entity &nbsp; (HTML entities are not XML)"),
+        (b"<a/><b/>", "unexpected content after the end of the document"),
+        (b"hello", "no XML element found (this does not look like XML)"),
+    ],
+)
+def test_syntax_errors_say_where_and_what_in_words(body, expected):
+    with pytest.raises(safexml.XMLSyntaxError) as info:
+        safexml.parse(body)
+    message = str(info.value)
+    assert message.startswith("malformed XML at line ") and expected in message
+    assert "\n" not in message
+
+
+def test_expat_messages_are_put_in_words_too():
+    # feedparser reports expat's wording when the safe parser would accept the document
+    assert xml_error(57, 245, "not well-formed (invalid token)") == (
+        "malformed XML at line 57, column 245: a character not allowed here "
+        "(an unescaped '&' or '<'?)"
+    )
+    assert xml_error(None, None, "Something New") == "malformed XML: something New"

@@ -445,3 +445,45 @@ def test_sigterm_finishes_the_send_in_flight(tmp_path):
     assert "run finished: ok" in err
     assert count(state, "SELECT COUNT(*) FROM runs WHERE status = 'ok'") == 2
     assert count(state, "SELECT COUNT(*) FROM deliveries WHERE state = 'sent'") == 1
+
+
+def test_a_stop_received_while_starting_means_no_run_at_all(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="digest.schedule")
+    recorder = Recorder()
+    code = run_scheduler(
+        make_config(tmp_path), FixedClock(T0), threading.Event(), run=recorder,
+        history=RunHistory(last_success=T0 - timedelta(days=3)),  # a catch-up is due
+        pending_signal=lambda: signal.SIGTERM,
+    )
+    assert code == 0 and recorder.calls == []
+    assert "received SIGTERM: stopping" in caplog.text
+
+
+def test_sigterm_while_starting_up_exits_0(tmp_path):
+    """A stop sent while the process is still loading (here: held reading its config from
+    a pipe) is honoured once it can be: exit 0, the scheduler never started."""
+    import os
+
+    import yaml
+
+    from tests.support.ops_env import BASE
+
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    proc = Proc("schedule", "--config", "config.yaml", cwd=tmp_path)
+    try:
+        # Opening the pipe for writing returns once `digest schedule` has opened it to read.
+        fd = os.open(fifo, os.O_WRONLY)
+        try:
+            proc.proc.send_signal(signal.SIGTERM)
+            os.write(fd, yaml.safe_dump(BASE).encode())
+        except BrokenPipeError:
+            pass  # the process died of the signal: the assertions below say so
+        finally:
+            os.close(fd)
+        code, _, err = proc.finish()
+    finally:
+        proc.kill()
+    assert code == 0, err
+    assert "received SIGTERM: stopping" in err
+    assert "next run due" not in err

@@ -141,6 +141,25 @@ def test_similar_to_finds_examples_in_history_and_explains():
     assert found[0].why() == f"similar to {example.title}"
 
 
+def test_similar_to_history_as_a_lookup_function_or_list_agree():
+    papers = seed_papers()
+    example = by_title(papers, "PowerInfer-2")
+    fresh = [p for p in papers if p.id != example.id]
+    asked: list[str] = []
+
+    def lookup(ref: str) -> Paper | None:
+        asked.append(ref)
+        return example if ref == example.id else None
+
+    topics = [topic(similar_to=[example.id], min_similarity=0.15),
+              topic("U", similar_to=[example.title.upper()], min_similarity=0.15)]
+    by_list = match_topics(fresh, topics, NOW, history=[*fresh[:5], example])
+    by_function = match_topics(fresh, topics[:1], NOW, history=lookup)
+    assert asked == [example.id]  # only the named entries are looked up
+    assert [m.paper.id for m in by_function["T"]] == [m.paper.id for m in by_list["T"]]
+    assert by_list["U"] == [m.__class__(m.paper, "U", m.score, m.reasons) for m in by_list["T"]]
+
+
 def test_similar_to_a_title_in_the_batch_does_not_match_itself():
     papers = seed_papers()
     title = by_title(papers, "Flash-LLM").title

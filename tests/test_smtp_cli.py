@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from digest.cli_mail import send_test, unsubscribe
 from digest.store import deliveries
 from digest.store.optouts import is_unsubscribed
-from digest.unsubscribe import make_token
-from tests.support.mailing import plan_rows, state_db
+from digest.unsubscribe import issue_token
+from tests.support.cli import digest
+from tests.support.mailing import T0, plan_rows, state_db
 from tests.support.smtp_server import SmtpServer, free_port
 
 A = "reader@example.org"
@@ -26,6 +27,7 @@ def write_config(tmp_path, port: int, **smtp) -> str:
         "delivery": {"method": "smtp", "from": "Paper Digest <digest@example.org>"},
         "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5, **smtp},
         "list": {"unsubscribe_mailto": "unsubscribe@example.org"},
+        "topics": [{"name": "Everything"}],
         "subscribers": [{"email": A}],
     }
     path = tmp_path / "config.yaml"
@@ -79,12 +81,49 @@ def test_unsubscribe_by_address_cancels_pending(tmp_path):
 def test_unsubscribe_by_token(tmp_path, monkeypatch):
     config = write_config(tmp_path, 25)
     monkeypatch.setenv("DIGEST_SECRET", "s3cret")
-    token = make_token(A, "s3cret")
+    conn = state_db(tmp_path / "state.sqlite")
+    token = issue_token(conn, A, "s3cret", T0)  # as the digest that carried the link did
+    conn.close()
     result = CliRunner().invoke(unsubscribe, ["--token", token, "--config", config, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"email": A, "new": True, "cancelled": 0}
+    assert json.loads(result.output) == {"email": A, "new": True, "known": True, "cancelled": 0}
     bad = CliRunner().invoke(unsubscribe, ["--token", token + "x", "--config", config])
-    assert bad.exit_code == 1 and "not valid" in bad.output
+    assert bad.exit_code == 2 and "not valid" in bad.output
+
+
+def test_a_bad_token_is_a_usage_error_through_the_real_command(tmp_path):
+    config = write_config(tmp_path, 25)
+    result = digest("unsubscribe", "--token", "garbage", "--config", config, cwd=tmp_path,
+                    env={"DIGEST_SECRET": "s3cret"})
+    assert result.returncode == 2, result.stderr
+    assert "that unsubscribe token is not valid" in result.stderr
+    assert "copy the whole link" in result.stderr
+
+
+def test_unsubscribing_an_unknown_address_says_it_was_not_a_subscriber(tmp_path):
+    config = write_config(tmp_path, 25)
+    result = CliRunner().invoke(unsubscribe, ["nobody@example.org", "--config", config])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "nobody@example.org was not a subscriber; added to the suppression list so it is "
+        "never mailed\n")
+    conn = state_db(tmp_path / "state.sqlite")
+    try:
+        assert is_unsubscribed(conn, "nobody@example.org")
+    finally:
+        conn.close()
+    again = CliRunner().invoke(unsubscribe, ["nobody@example.org", "--config", config, "--json"])
+    assert json.loads(again.output) == {
+        "email": "nobody@example.org", "new": False, "known": False, "cancelled": 0}
+
+
+def test_send_test_without_an_smtp_section_is_a_config_error(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"topics": [{"name": "All"}]}), encoding="utf-8")
+    result = digest("send-test", "--to", "me@example.org", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "there is no smtp section in the config" in result.stderr
+    assert "hint: add smtp:" in result.stderr
 
 
 def test_unsubscribe_needs_exactly_one_of_address_or_token(tmp_path):

@@ -159,7 +159,7 @@ def test_recorded_oddities():
         (
             fixture_bytes("arxiv_api_search_transformer_AND_cat_cs.LG_max5.xml")[:3000],
             ATOM,
-            "not well-formed XML",
+            "malformed XML at line 39, column 42: the document ends early: <title>",
         ),
         (
             b'<?xml version="1.0"?><rss version="2.0"><channel/></rss>',

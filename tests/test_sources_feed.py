@@ -76,7 +76,11 @@ def test_empty_channel_is_zero_papers(server):
 @pytest.mark.parametrize(
     "body, headers, reason",
     [
-        (fixture_bytes("blog_rss2_bair_berkeley_trimmed_3items.xml")[:4000], RSS, "malformed feed"),
+        (
+            fixture_bytes("blog_rss2_bair_berkeley_trimmed_3items.xml")[:4000],
+            RSS,
+            "malformed XML at line ",
+        ),
         (
             b"<!DOCTYPE html><html><body>Just a moment...</body></html>",
             {"Content-Type": "text/html"},
@@ -95,3 +99,43 @@ def test_parse_feed_raises_source_error_naming_the_source():
     with pytest.raises(SourceError) as info:
         feed.parse_feed(b"<rss><channel><item><title>x", "lab-blog")
     assert info.value.source == "lab-blog"
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (
+            b'<rss version="2.0"><channel>\n<title>a & b</title></channel></rss>',
+            "malformed XML at line 2, column 11: a bare '&' (in XML it is written &amp;)",
+        ),
+        (
+            b'<rss version="2.0"><channel><item><title>cut',
+            "malformed XML at line 1, column 45: the document ends early: <title> "
+            "(opened at line 1) is never closed",
+        ),
+        (
+            b'<rss version="2.0"><channel></item></channel></rss>',
+            "malformed XML at line 1, column 36: </item> does not close <channel> "
+            "(opened at line 1)",
+        ),
+    ],
+)
+def test_malformed_xml_is_described_in_words(body, expected):
+    with pytest.raises(SourceError) as info:
+        feed.parse_feed(body, "blog")
+    assert info.value.reason == expected
+    assert "<unknown>" not in str(info.value)
+
+
+def test_unsafe_link_of_an_arxiv_entry_falls_back_to_arxiv(server):
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>Paper</title>'
+        b"<link>javascript:alert(1)</link><guid>oai:arXiv.org:2401.01234v1</guid></item>"
+        b"<item><title>Post</title><link>javascript:alert(2)</link></item></channel></rss>"
+    )
+    result = fetch(server, body)
+    paper, post = result.papers
+    assert paper.id == "arxiv:2401.01234"
+    assert paper.url == "https://arxiv.org/abs/2401.01234"
+    assert paper.pdf_url == "https://arxiv.org/pdf/2401.01234"
+    assert post.url is None

@@ -117,3 +117,26 @@ def test_bundled_sample_uses_the_parser():
     everything = sample.fetch(SampleSource(name="sample", type="sample"), ctx)
     assert len(everything) == 92
     assert len(merge_papers(everything)) <= 92
+
+
+def test_hostile_counts_are_bounded():
+    items = json.loads(fixture_bytes(FIXTURE))[:4]
+    items[0]["paper"]["upvotes"], items[0]["numComments"] = 1e30, 10**40
+    items[1]["paper"]["upvotes"], items[1]["numComments"] = -3, 2.5
+    items[2]["paper"]["upvotes"], items[2]["numComments"] = "lots", float("nan")
+    items[3]["paper"]["upvotes"], items[3]["numComments"] = "17", 4
+    papers = huggingface.parse_daily_papers(json.dumps(items), "hf", "huggingface")
+    assert [(p.upvotes, p.comments) for p in papers] == [
+        (10**9, 10**9),
+        (None, None),
+        (None, None),
+        (17, 4),
+    ]
+
+
+def test_malformed_json_names_line_and_column_in_words():
+    with pytest.raises(SourceError) as info:
+        huggingface.parse_daily_papers('[\n  {"title": "x",\n  }\n]', "hf", "huggingface")
+    assert info.value.reason == (
+        'malformed JSON at line 3, column 3: expected a "quoted" field name'
+    )

@@ -141,3 +141,57 @@ def test_serve_refuses_to_start_without_the_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGEST_SECRET", "short")  # noqa: S105
     result = CliRunner().invoke(serve, ["--config", str(tmp_path / "config.yaml")])
     assert "too short" in str(result.exception)
+
+
+def test_a_request_is_found_by_its_nonce_until_it_is_replaced(conn):
+    first = store.request(conn, "a@example.org", (), "daily", START)
+    assert store.by_nonce(conn, first.nonce).email == "a@example.org"
+    second = store.request(conn, "a@example.org", (), "daily", START)
+    assert store.by_nonce(conn, first.nonce) is None
+    assert store.by_nonce(conn, second.nonce).email == "a@example.org"
+    store.unsubscribe(conn, "a@example.org", START)
+    assert store.by_nonce(conn, second.nonce) is None
+
+
+def test_serve_on_a_port_in_use_says_so_and_exits_1(tmp_path):
+    import socket
+
+    from tests.support.cli import digest
+
+    (tmp_path / "config.yaml").write_text("title: Test\n")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        result = digest("serve", "--config", "config.yaml", "--port", str(port), cwd=tmp_path,
+                        env={"DIGEST_SECRET": "a-long-enough-test-secret"}, timeout=30)
+    finally:
+        taken.close()
+    assert result.returncode == 1, result.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert "serving" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_says_serving_once_bound_and_stops_on_sigterm(tmp_path):
+    import signal
+    import urllib.request
+
+    from tests.support.ops_env import Proc
+    from tests.support.smtp_server import free_port
+
+    (tmp_path / "config.yaml").write_text("title: Test\n")
+    port = free_port()
+    proc = Proc("serve", "--config", "config.yaml", "--port", str(port), cwd=tmp_path,
+                extra_env={"DIGEST_SECRET": "a-long-enough-test-secret"})
+    try:
+        line = proc.wait_for("serving")
+        assert f"http://127.0.0.1:{port}" in line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            assert r.status == 200
+        proc.proc.send_signal(signal.SIGTERM)
+        code, _, _ = proc.finish()
+    finally:
+        proc.kill()
+    assert code == 0

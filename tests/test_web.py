@@ -18,6 +18,7 @@ from digest.web.tokens import ConfirmTokens
 from tests.support.web_app import (
     SECRET,
     csrf_token,
+    issued_token,
     link_in,
     make_clock,
     make_config,
@@ -69,12 +70,12 @@ def web_rows(config):
         conn.close()
 
 
-def manage_path(email):
-    return f"/manage/{make_token(email, SECRET)}"
+def manage_path(config, email):
+    return f"/manage/{issued_token(config, email)}"
 
 
-def unsubscribe_path(email):
-    return f"/unsubscribe/{make_token(email, SECRET)}"
+def unsubscribe_path(config, email):
+    return f"/unsubscribe/{issued_token(config, email)}"
 
 
 # --------------------------------------------------------------------------- home, headers
@@ -98,8 +99,8 @@ def test_home_shows_title_topics_form_and_feeds(client, config):
     assert "<script" not in r.text
 
 
-def test_security_headers_on_every_kind_of_response(client):
-    for path in ("/", "/nowhere", unsubscribe_path("a@example.org"), "/healthz"):
+def test_security_headers_on_every_kind_of_response(client, config):
+    for path in ("/", "/nowhere", unsubscribe_path(config, "a@example.org"), "/healthz"):
         h = client.get(path).headers
         csp = h["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
@@ -107,7 +108,7 @@ def test_security_headers_on_every_kind_of_response(client):
         assert h["x-frame-options"] == "DENY"
         assert h["x-content-type-options"] == "nosniff"
         assert h["referrer-policy"] == "no-referrer"
-    assert client.get(manage_path("a@example.org")).headers["cache-control"] == "no-store"
+    assert client.get(manage_path(config, "a@example.org")).headers["cache-control"] == "no-store"
 
 
 def test_stylesheet_is_served_from_the_templates(client):
@@ -155,7 +156,7 @@ def test_confirming_subscribes_and_a_reused_link_is_harmless(client, config):
     subscribe(client)
     link, r = confirm(client, config)
     assert r.status_code == 200 and "You are subscribed" in r.text
-    assert manage_path("new@example.org") in r.text
+    assert manage_path(config, "new@example.org") in r.text
     _, active, _ = web_rows(config)
     assert [(s.email, s.topics, s.cadence, s.origin) for s in active] == [
         ("new@example.org", ("Vision",), "weekly", "web")
@@ -202,8 +203,7 @@ def test_a_forged_confirmation_link_is_refused(client, config):
     forged = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
     assert client.get(forged).status_code == 400
     assert client.get("/confirm/not-a-token").status_code == 400
-    foreign = ConfirmTokens("another-secret-0123456789", make_clock(), 48).make(
-        "new@example.org", "x")
+    foreign = ConfirmTokens("another-secret-0123456789", make_clock(), 48).make("x")
     r = client.get(f"/confirm/{foreign}")
     assert r.status_code == 400 and "not valid" in r.text
     assert web_rows(config)[1] == []
@@ -212,7 +212,7 @@ def test_a_forged_confirmation_link_is_refused(client, config):
 def test_an_old_confirmation_link_cannot_bring_back_an_unsubscribed_reader(client, config):
     subscribe(client)
     link, _ = confirm(client, config)
-    client.post(unsubscribe_path("new@example.org"), data={"List-Unsubscribe": "One-Click"})
+    client.post(unsubscribe_path(config, "new@example.org"), data={"List-Unsubscribe": "One-Click"})
     page = client.get("/")
     r = client.post(link, data={"csrf_token": csrf_token(page.text)})
     assert r.status_code == 410
@@ -342,12 +342,17 @@ def test_expired_requests_are_forgotten(client, config, clock):
 def test_manage_changes_topics_and_cadence(client, config):
     subscribe(client, topics=("Vision",), cadence="weekly")
     confirm(client, config)
-    page = client.get(manage_path("new@example.org"))
+    page = client.get(manage_path(config, "new@example.org"))
     assert page.status_code == 200
     assert 'value="Vision" checked' in page.text and 'value="weekly" checked' in page.text
-    r = client.post(manage_path("new@example.org"), data={
-        "csrf_token": csrf_token(page.text), "topics": ["Efficient LLMs", "Trending"],
-        "cadence": "daily"})
+    r = client.post(
+        manage_path(config, "new@example.org"),
+        data={
+            "csrf_token": csrf_token(page.text),
+            "topics": ["Efficient LLMs", "Trending"],
+            "cadence": "daily",
+        },
+    )
     assert r.status_code == 200 and "saved" in r.text
     [sub] = web_rows(config)[1]
     assert (sub.topics, sub.cadence) == (("Efficient LLMs", "Trending"), "daily")
@@ -356,7 +361,7 @@ def test_manage_changes_topics_and_cadence(client, config):
 def test_manage_refuses_a_post_without_csrf(client, config):
     subscribe(client)
     confirm(client, config)
-    r = client.post(manage_path("new@example.org"), data={"topics": ["Trending"]})
+    r = client.post(manage_path(config, "new@example.org"), data={"topics": ["Trending"]})
     assert r.status_code == 403
     assert web_rows(config)[1][0].topics == ("Vision",)
 
@@ -367,20 +372,49 @@ def test_manage_refuses_a_forged_token(client):
     assert client.get("/manage/garbage").status_code == 400
 
 
+def test_a_token_this_state_never_issued_is_refused_with_a_clear_page(client, config):
+    """Right secret, right address, but no digest or page of this state carried it: e.g.
+    an old-style link, or one from another installation."""
+    subscribe(client)
+    confirm(client, config)
+    never_issued = make_token("config-reader@example.org", SECRET)
+    for r in (
+        client.get(f"/manage/{never_issued}"),
+        client.post(f"/unsubscribe/{never_issued}", data={"List-Unsubscribe": "One-Click"}),
+    ):
+        assert r.status_code == 400 and "This link is not known here" in r.text
+        assert "most recent digest" in r.text
+    old_style = "ImNvbmZpZy1yZWFkZXJAZXhhbXBsZS5vcmci.c2lnbmF0dXJl"
+    r = client.post(f"/unsubscribe/{old_style}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 400 and "not valid" in r.text
+    assert web_rows(config)[2] == set()
+
+
+def test_a_token_issued_under_another_secret_is_refused(tmp_path, config, clock):
+    old_secret = "the-old-secret-0123456789"  # noqa: S105 (a test key)
+    token = issued_token(config, "config-reader@example.org", secret=old_secret)
+    with TestClient(create_app(config, secret=SECRET, clock=clock)) as c:
+        r = c.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 400 and "signing key has changed" in r.text
+    assert web_rows(config)[2] == set()
+
+
 def test_manage_for_a_config_subscriber_is_read_only(client, config):
-    page = client.get(manage_path("config-reader@example.org"))
+    page = client.get(manage_path(config, "config-reader@example.org"))
     assert page.status_code == 200 and "configuration" in page.text
     assert 'name="topics"' not in page.text and "One-Click" in page.text
     token = csrf_token(client.get("/").text)
-    r = client.post(manage_path("config-reader@example.org"),
-                    data={"csrf_token": token, "topics": ["Trending"]})
+    r = client.post(
+        manage_path(config, "config-reader@example.org"),
+        data={"csrf_token": token, "topics": ["Trending"]},
+    )
     assert r.status_code == 409
 
 
 def test_manage_for_an_unknown_or_pending_address(client, config):
-    assert client.get(manage_path("nobody@example.org")).status_code == 404
+    assert client.get(manage_path(config, "nobody@example.org")).status_code == 404
     subscribe(client)
-    r = client.get(manage_path("new@example.org"))
+    r = client.get(manage_path(config, "new@example.org"))
     assert r.status_code == 200 and "not confirmed yet" in r.text
 
 
@@ -389,34 +423,40 @@ def test_one_click_unsubscribe_rfc8058(client, config):
     subscribe(client)
     confirm(client, config)
     client.cookies.clear()  # a mail provider posts with no cookie at all
-    r = client.post(unsubscribe_path("new@example.org"),
-                    content=b"List-Unsubscribe=One-Click",
-                    headers={"content-type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        unsubscribe_path(config, "new@example.org"),
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200 and "You are unsubscribed" in r.text
     assert "set-cookie" not in r.headers and "location" not in r.headers
     rows, active, gone = web_rows(config)
     assert active == [] and rows["new@example.org"].state == "unsubscribed"
     assert "new@example.org" in gone
     # Again: still 200, still unsubscribed.
-    again = client.post(unsubscribe_path("new@example.org"), data={"List-Unsubscribe": "One-Click"})
+    again = client.post(
+        unsubscribe_path(config, "new@example.org"), data={"List-Unsubscribe": "One-Click"}
+    )
     assert again.status_code == 200
 
 
 def test_one_click_unsubscribe_accepts_multipart(client, config):
-    r = client.post(unsubscribe_path("config-reader@example.org"),
-                    files={"List-Unsubscribe": (None, "One-Click")})
+    r = client.post(
+        unsubscribe_path(config, "config-reader@example.org"),
+        files={"List-Unsubscribe": (None, "One-Click")},
+    )
     assert r.status_code == 200
 
 
 def test_unsubscribe_get_only_asks(client, config):
-    r = client.get(unsubscribe_path("config-reader@example.org"))
+    r = client.get(unsubscribe_path(config, "config-reader@example.org"))
     assert r.status_code == 200 and "List-Unsubscribe" in r.text and "One-Click" in r.text
     assert "set-cookie" not in r.headers
     assert web_rows(config)[2] == set()
 
 
 def test_unsubscribe_needs_the_one_click_body(client, config):
-    r = client.post(unsubscribe_path("config-reader@example.org"), data={"other": "x"})
+    r = client.post(unsubscribe_path(config, "config-reader@example.org"), data={"other": "x"})
     assert r.status_code == 400
     assert web_rows(config)[2] == set()
 
@@ -430,7 +470,7 @@ def test_unsubscribe_refuses_a_forged_token(client, config):
 
 
 def test_unsubscribe_with_the_token_in_the_query_string(client, config):
-    token = make_token("config-reader@example.org", SECRET)
+    token = issued_token(config, "config-reader@example.org")
     r = client.post(f"/unsubscribe?token={token}", data={"List-Unsubscribe": "One-Click"})
     assert r.status_code == 200
     assert web_rows(config)[2] == {"config-reader@example.org"}
@@ -440,8 +480,10 @@ def test_a_config_subscriber_who_unsubscribes_is_skipped_by_the_pipeline(client,
     conn = open_db(config.state_path)
     try:
         assert [s.key for s in pipeline.subscribers(config, conn)] == ["config-reader@example.org"]
-        client.post(unsubscribe_path("config-reader@example.org"),
-                    data={"List-Unsubscribe": "One-Click"})
+        client.post(
+            unsubscribe_path(config, "config-reader@example.org"),
+            data={"List-Unsubscribe": "One-Click"},
+        )
         assert pipeline.subscribers(config, conn) == []
     finally:
         conn.close()
@@ -450,7 +492,7 @@ def test_a_config_subscriber_who_unsubscribes_is_skipped_by_the_pipeline(client,
 def test_subscribing_again_after_unsubscribing(client, config):
     subscribe(client, topics=("Vision",))
     confirm(client, config)
-    client.post(unsubscribe_path("new@example.org"), data={"List-Unsubscribe": "One-Click"})
+    client.post(unsubscribe_path(config, "new@example.org"), data={"List-Unsubscribe": "One-Click"})
     r = subscribe(client, topics=("Trending",))
     assert r.status_code == 200
     assert outbox_messages(config)[-1]["Subject"].startswith("Confirm")
@@ -476,6 +518,41 @@ def test_archive_and_feeds_are_served_safely(client, config, tmp_path):
                 "/feeds/..%2f..%2fsecret.txt", "/archive/link.html"):
         r = client.get(bad)
         assert r.status_code == 404 and "do not serve" not in r.text, bad
+
+
+def test_feeds_are_served_with_feed_media_types(client, config):
+    feeds = config.output_dir / "feeds"
+    feeds.mkdir(parents=True)
+    (feeds / "all.rss.xml").write_text("<rss/>")
+    (feeds / "vision.atom.xml").write_text("<feed/>")
+    rss = client.get("/feeds/all.rss.xml")
+    assert rss.headers["content-type"] == "application/rss+xml; charset=utf-8"
+    atom = client.get("/feeds/vision.atom.xml")
+    assert atom.status_code == 200 and atom.text == "<feed/>"
+    assert atom.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    etag = atom.headers["etag"]
+    assert client.get("/feeds/vision.atom.xml", headers={"if-none-match": etag}).status_code == 304
+
+
+def test_the_feeds_folder_has_an_index_page(tmp_path, clock):
+    config = make_config(tmp_path, topics=[{"name": "Vision"}, {"name": "<b>Odd</b> & co"}])
+    feeds = config.output_dir / "feeds"
+    with TestClient(create_app(config, secret=SECRET, clock=clock)) as c:
+        empty = c.get("/feeds/")
+        assert empty.status_code == 200 and "no feeds yet" in empty.text
+        feeds.mkdir(parents=True)
+        for name in ("all.rss.xml", "all.atom.xml", "vision.rss.xml", "b-odd-b-co.rss.xml",
+                     "<x>.rss.xml", "notes.txt"):
+            (feeds / name).write_text("<rss/>")
+        r = c.get("/feeds/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert 'href="/feeds/all.atom.xml">All topics (Atom)</a>' in r.text
+    assert 'href="/feeds/all.rss.xml">All topics (RSS)</a>' in r.text
+    assert 'href="/feeds/vision.rss.xml">Vision (RSS)</a>' in r.text
+    assert "&lt;b&gt;Odd&lt;/b&gt; &amp; co (RSS)" in r.text
+    assert 'href="/feeds/%3Cx%3E.rss.xml">&lt;x&gt; (RSS)</a>' in r.text
+    assert "<x>" not in r.text and "<b>Odd" not in r.text and "notes.txt" not in r.text
+    assert r.text.index("all.atom.xml") < r.text.index("vision.rss.xml")
 
 
 def test_archive_before_the_first_run_is_a_404_page(client):

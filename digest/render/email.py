@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from digest.models import Digest, Links, Match, Paper
-from digest.render import view
+from digest.render import sevenbit, view
 from digest.render.templates import template_error
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,14 @@ class EmailRenderer:
         self.title = title
         self.slugs = slugs
         self.mode = "compiled"  # or "naive" once an override proved not to compile
+        # The HTML is made 7-bit (digest.render.sevenbit) unless the template's <style> holds
+        # non-ASCII; decided when the template is compiled.
+        self.seven_bit = True
         self._verified = False
         self._compiled: jinja2.Template | None = None
         self._papers: dict[str, tuple[Paper, view.PaperView]] = {}
         self._entries: dict[tuple[Any, ...], _Entry] = {}
+        self._by_id: dict[int, tuple[Match, _Entry]] = {}
         try:
             self._card_template = env.get_template(CARD_TEMPLATE)
             self._mjml_template = env.get_template(MJML_TEMPLATE)
@@ -80,23 +84,42 @@ class EmailRenderer:
         return hit[1]
 
     def _entry(self, match: Match) -> _Entry:
+        # The same Match object usually reaches every subscriber: found by identity first
+        # (the entry holds the Match, so its id cannot be reused while cached).
+        hit = self._by_id.get(id(match))
+        if hit is not None and hit[0] is match:
+            return hit[1]
         key = (match.paper.id, match.topic, match.score, match.reasons)
         entry = self._entries.get(key)
         if entry is None or (entry.paper is not match.paper and entry.paper != match.paper):
             if len(self._entries) > _CACHE_LIMIT:
                 self._entries.clear()
+                self._by_id.clear()
             mv = view.match_view(match, self.paper(match.paper))
             entry = self._entries[key] = _Entry(match.paper, mv)
+        elif len(self._by_id) > _CACHE_LIMIT:
+            self._by_id.clear()
+        self._by_id[id(match)] = (match, entry)
         return entry
 
     def match(self, match: Match) -> view.MatchView:
         return self._entry(match).view
 
     def card(self, match: Match) -> Markup:
+        """The card as the archive shows it (the email's copy is made 7-bit, see context)."""
         entry = self._entry(match)
         if entry.card is None:
             entry.card = self._render_card(entry.view)
         return entry.card
+
+    def _email_card(self, entry: _Entry) -> Markup:
+        if entry.card is None:
+            entry.card = self._render_card(entry.view)
+        if not self.seven_bit:
+            return entry.card
+        if entry.card7 is None:
+            entry.card7 = Markup(sevenbit.seven_bit(entry.card))  # noqa: S704 - same markup
+        return entry.card7
 
     def _render_card(self, mv: view.MatchView) -> Markup:
         try:
@@ -114,14 +137,15 @@ class EmailRenderer:
             if not s.matches:
                 continue
             entries = [self._entry(m) for m in s.matches]
-            for e in entries:
-                if e.card is None:
-                    e.card = self._render_card(e.view)
+            cards = [self._email_card(e) for e in entries]
             sections.append({
                 "topic": view.one_line(s.topic),
                 "slug": self.slugs.get(s.topic) or view.slugify(s.topic),
                 "count": len(entries),
-                "cards": [e.card for e in entries],
+                "cards": cards,
+                # all of them, joined: one value to print instead of a loop over 15 (each
+                # printed value costs an escape() call that copies the Markup)
+                "cards_html": Markup("".join(cards)),  # noqa: S704 - cards are Markup
                 "matches": [e.view for e in entries],
             })
         n_papers = sum(len(s.matches) for s in digest.sections)
@@ -149,13 +173,22 @@ class EmailRenderer:
             source = self._mjml_template.render(ctx)
         except jinja2.TemplateError as exc:
             raise template_error(MJML_TEMPLATE, exc) from exc
-        return mjml_to_html(source)
+        html = mjml_to_html(source)
+        if self.seven_bit and sevenbit.applies(html):
+            return sevenbit.seven_bit(html)
+        return html
 
     def compiled(self) -> jinja2.Template | None:
         if self._compiled is None and self.mode == "compiled":
             source = self._source(MJML_TEMPLATE)
             try:
-                self._compiled = self.env.from_string(mjml_to_html(_strip_comments(source)))
+                html = mjml_to_html(_strip_comments(source))
+                self.seven_bit = sevenbit.applies(html)
+                if self.seven_bit:
+                    env = self.env.overlay(finalize=sevenbit.finalize)
+                    self._compiled = env.from_string(sevenbit.template_source(html))
+                else:
+                    self._compiled = self.env.from_string(html)
             except jinja2.TemplateError as exc:
                 log.warning("email template does not compile once (%s); using the slow path", exc)
                 self.mode = "naive"
@@ -193,12 +226,13 @@ class EmailRenderer:
 class _Entry:
     """A match as the email shows it: its view and, once rendered, its card."""
 
-    __slots__ = ("paper", "view", "card")
+    __slots__ = ("paper", "view", "card", "card7")
 
     def __init__(self, paper: Paper, mv: view.MatchView) -> None:
         self.paper = paper
         self.view = mv
         self.card: Markup | None = None
+        self.card7: Markup | None = None  # the card made 7-bit, for the email
 
 
 def reason_line(title: str, digest: Digest) -> str:

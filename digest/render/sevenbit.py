@@ -41,8 +41,9 @@ def _ascii(html: str) -> str:
 
 
 def seven_bit(html: str) -> str:
-    """The rewritten document (see the module docstring); idempotent."""
-    return _ascii(_START_TAG.sub("<\\1\n", html))
+    """The rewritten document (see the module docstring); idempotent. A plain str: on
+    Markup, re.sub would join its pieces with Markup.join and escape the new tags."""
+    return _ascii(_START_TAG.sub("<\\1\n", str(html)))
 
 
 def template_source(source: str) -> str:

@@ -4,6 +4,11 @@ Pages with `start`/`max_results` and stops at the first paper the state already 
 `max_total`, or at the end of the results. One request every `delay` seconds (arXiv asks
 for 3). arXiv reports errors as a feed with one entry titled "Error" whose id is
 `.../api/errors#...`, with HTTP 400 nowadays; both fail the source with arXiv's words.
+The first request never waits; the interval is kept between any two requests to the host,
+across every arxiv source of the run (they share the client, see digest.http).
+
+`url:` replaces the endpoint only: `search_query`, `start`, `max_results`, `sortBy` and
+`sortOrder` are still added to it (a parameter already in the URL is replaced).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ _GITHUB = re.compile(r"https?://(?:www\.)?github\.com/[\w.\-]+/[\w.\-]+", re.IGN
 def fetch(config: Any, ctx: Any) -> list[Paper]:
     http = http_for(ctx)
     url = config.url or DEFAULT_URL
-    known = ctx.known_ids(config.name) if callable(getattr(ctx, "known_ids", None)) else set()
+    known = ctx.seen_ids(config.name) if hasattr(ctx, "seen_ids") else set()
     papers: list[Paper] = []
     start = 0
     while len(papers) < config.max_total:

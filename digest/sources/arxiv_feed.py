@@ -5,6 +5,9 @@ Each item's description reads `arXiv:<id>v<N> Announce Type: <type> \\nAbstract:
 `dc:creator` is one comma-separated string whose parenthesised affiliations may hold commas.
 A bad category still returns a valid channel titled "Feed error for query: ..." (a failure);
 a weekend or holiday feed has no items (0 papers, not an error).
+
+`url:` is used as it is: nothing is added to it (the categories and `format:` only build
+the default URL).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """Any RSS or Atom feed (a lab blog, a journal's table of contents), read with feedparser.
 
 The body is checked by digest.safexml first: feedparser's expat parser would otherwise read
-an internal DTD subset. HTML in titles and summaries becomes plain text.
+an internal DTD subset. HTML in titles and summaries becomes plain text. `url:` is used as
+it is. A malformed document fails the source with `malformed XML at line N, column M: ...`.
 """
 
 from __future__ import annotations
 
 import io
+import xml.sax
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +18,8 @@ from digest import safexml
 from digest.errors import SourceError
 from digest.http import http_for
 from digest.models import Paper
-from digest.normalize import canonical_id, clean_text, html_to_text, normalize_doi
+from digest.normalize import canonical_id, clean_text, html_to_text, normalize_doi, tidy_links
+from digest.parse_errors import xml_error
 
 # Bozo reasons that leave a usable feed: a charset header that disagrees with the document.
 _HARMLESS = (feedparser.CharacterEncodingOverride,)
@@ -55,9 +58,11 @@ def parse_feed(body: bytes, source_name: str, base_url: str | None = None) -> li
     if base_url:
         headers["content-location"] = base_url
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
-    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS):
-        reason = str(parsed.get("bozo_exception") or "unknown error").splitlines()[0]
-        raise SourceError(source_name, f"malformed feed: {reason}")
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(problem, _HARMLESS):
+        raise SourceError(
+            source_name, _describe(problem, body), hint="the server sent a broken or cut-off feed"
+        )
     if not parsed.get("version"):
         raise SourceError(source_name, "not an RSS or Atom feed")
     papers = []
@@ -66,6 +71,31 @@ def parse_feed(body: bytes, source_name: str, base_url: str | None = None) -> li
         if paper is not None:
             papers.append(paper)
     return papers
+
+
+def _describe(problem: Any, body: bytes) -> str:
+    """feedparser's bozo exception in words: `<unknown>:57:244: not well-formed` becomes
+    `malformed XML at line 57, column 245: <reason>`."""
+    if isinstance(problem, xml.sax.SAXParseException):
+        # feedparser parses a rewritten document (an XML declaration added or replaced),
+        # so its positions can be off by a line: the safe parser reads the original bytes.
+        try:
+            safexml.parse(body)
+        except ValueError as exc:
+            return str(exc)
+        column = problem.getColumnNumber()
+        # expat counts columns from 0
+        return xml_error(
+            problem.getLineNumber(),
+            column + 1 if isinstance(column, int) and column >= 0 else None,
+            problem.getMessage(),
+        )
+    if isinstance(problem, feedparser.CharacterEncodingUnknown):
+        return "cannot tell the feed's character encoding (it declares none that works)"
+    if isinstance(problem, feedparser.NonXMLContentType):
+        return "the server did not send XML"
+    text = str(problem or "").strip()
+    return f"unreadable feed: {text.splitlines()[0] if text else type(problem).__name__}"
 
 
 def _text_of(entry: Any, key: str) -> str:
@@ -93,7 +123,7 @@ def _paper(entry: Any, feed: Any, source_name: str) -> Paper | None:
         clean_text(a.get("name")) for a in feed.get("authors") or [] if clean_text(a.get("name"))
     )
     doi = normalize_doi(entry.get("prism_doi") or entry.get("dc_identifier"))
-    return Paper(
+    paper = Paper(
         id=canonical_id(doi=doi, guid=guid, url=link, title=title),
         title=title or clean_text(link),
         abstract=html_to_text(summary),
@@ -111,6 +141,8 @@ def _paper(entry: Any, feed: Any, source_name: str) -> Paper | None:
         sources=(source_name,),
         source_types=("feed",),
     )
+    # a `javascript:` link is dropped; an arXiv paper then still gets its abstract link
+    return tidy_links(paper)
 
 
 def _when(value: Any) -> datetime | None:

@@ -22,11 +22,20 @@ CSV: a header row naming the fields. Each record has:
 | categories | no       | a list (CSV: `; `-separated), e.g. `cs.LG; cs.CL`               |
 | keywords   | no       | a list (CSV: `; `-separated)                                    |
 | published  | no       | ISO 8601, e.g. `2024-01-05` or `2024-01-05T12:00:00Z` (UTC if no offset) |
-| upvotes    | no       | an integer                                                      |
+| upvotes    | no       | an integer from 0 to 10^9 (larger is capped; anything else ignored) |
+| comments   | no       | the same                                                        |
 
 The id of a paper is derived as everywhere else: an arXiv id (from `id`, `url` or `doi`)
 gives `arxiv:<id>`, else a DOI gives `doi:<doi>`, else `url`/`id` gives `url:<...>`, else
 the title gives `title:<hash>`. Unknown fields (e.g. the sample's `listed`) are ignored.
+Links that are not http(s) are dropped; an arXiv paper gets arXiv's abstract and PDF links
+when the file gives none.
+
+A bad record (no title, not an object, a JSONL line that is not JSON, a short CSV row
+without its title) is skipped and logged as a warning on the `digest.sources` logger,
+naming the file and the first few record (JSON) or line (JSONL, CSV) numbers. The source
+fails only when the file is not JSON/CSV at all or no record in it is usable. JSONL lines
+end at "\n" (or "\r\n"); U+2028/U+2029/U+0085 inside a string are part of the record.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ from digest.normalize import (
     parse_datetime,
     tidy_links,
 )
+from digest.parse_errors import json_error, json_reason
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_REPORTED = 5  # skipped records named in the warning
@@ -107,8 +117,8 @@ def parse_text(text: str, fmt: str, source_name: str, where: str = "file") -> li
     papers: list[Paper] = []
     skipped: list[str] = []
     for number, record in records:
-        if isinstance(record, str):  # the reason it could not be read
-            skipped.append(f"{label} {number}: {record}")
+        if isinstance(record, str):  # why it could not be read, with where
+            skipped.append(record)
         elif not isinstance(record, dict):
             skipped.append(f"{label} {number}: not an object")
         else:
@@ -167,7 +177,8 @@ def _jsonl_records(text: str) -> list[tuple[int, Any]]:
         try:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
-            records.append((number, f"not valid JSON at column {exc.colno}: {_json_reason(exc)}"))
+            where = f"line {number}, column {exc.colno}"
+            records.append((number, f"{where}: not valid JSON: {json_reason(exc)}"))
     return records
 
 
@@ -185,39 +196,19 @@ def _csv_records(text: str, source_name: str, where: str) -> list[tuple[int, Any
         )
     records: list[tuple[int, Any]] = []
     while True:
-        start = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:  # e.g. a field over the size limit: skip that row
-            records.append((start, f"unreadable CSV ({exc})"))
-            if reader.line_num < start:  # no progress: stop rather than loop
-                break
+            # the reader resets and goes on with the next line: this cannot loop forever;
+            # line_num has not counted the bad line yet
+            line = reader.line_num + 1
+            records.append((line, f"line {line}: unreadable CSV ({exc})"))
             continue
-        records.append((start, {(k or "").strip(): v for k, v in row.items()}))
+        # the line the row ends on (blank lines skipped; its last for a multi-line field)
+        records.append((reader.line_num, {(k or "").strip(): v for k, v in row.items()}))
     return records
-
-
-def json_error(exc: json.JSONDecodeError) -> str:
-    """`line N, column M: <reason>` in words."""
-    return f"line {exc.lineno}, column {exc.colno}: {_json_reason(exc)}"
-
-
-_JSON_REASONS = {
-    "Expecting value": "expected a value (a string, number, list or object)",
-    "Unterminated string starting at": "a string starts here but is never closed",
-    "Extra data": "unexpected text after the end of the JSON value",
-    "Invalid control character at": "a raw control character (e.g. a tab) inside a string",
-    "Invalid \\escape": "an invalid backslash escape",
-    "Expecting property name enclosed in double quotes": "expected a \"quoted\" field name",
-    "Expecting ',' delimiter": "expected ',' between items",
-    "Expecting ':' delimiter": "expected ':' after a field name",
-}
-
-
-def _json_reason(exc: json.JSONDecodeError) -> str:
-    return _JSON_REASONS.get(exc.msg, exc.msg[:1].lower() + exc.msg[1:])
 
 
 def _list(value: Any) -> tuple[str, ...]:
@@ -235,9 +226,10 @@ def _str(value: Any) -> str | None:
 
 
 def record_to_paper(record: dict[str, Any], source_name: str) -> Paper | None:
-    if record.get("title") is None:
+    raw_title = record.get("title")
+    if isinstance(raw_title, bool) or not isinstance(raw_title, str | int | float):
         return None
-    title = clean_text(str(record["title"]))  # "0" is a title
+    title = clean_text(str(raw_title))  # "0" is a title
     if title == "":
         return None
     raw_id = _str(record.get("id"))
@@ -245,14 +237,13 @@ def record_to_paper(record: dict[str, Any], source_name: str) -> Paper | None:
     doi = normalize_doi(_str(record.get("doi"))) or normalize_doi(raw_id)
     ident = arxiv_id(raw_id) or arxiv_id(url) or arxiv_id(doi)
     published = parse_datetime(_str(record.get("published")))
-    return Paper(
+    paper = Paper(
         id=canonical_id(arxiv=ident, doi=doi, guid=raw_id, url=url, title=title),
         title=title,
         abstract=clean_text(_str(record.get("abstract")) or _str(record.get("summary"))),
         authors=_list(record.get("authors")),
-        url=url or (f"https://arxiv.org/abs/{ident}" if ident else None),
-        pdf_url=_str(record.get("pdf_url"))
-        or (f"https://arxiv.org/pdf/{ident}" if ident else None),
+        url=url,
+        pdf_url=_str(record.get("pdf_url")),
         code_url=_str(record.get("code_url")),
         doi=doi,
         categories=_list(record.get("categories")),
@@ -263,3 +254,5 @@ def record_to_paper(record: dict[str, Any], source_name: str) -> Paper | None:
         sources=(source_name,),
         source_types=("file",),
     )
+    # a `javascript:` url is dropped; an arXiv paper then still gets its abstract link
+    return tidy_links(paper)

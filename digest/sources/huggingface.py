@@ -2,6 +2,11 @@
 
 Keeps the community signal (upvotes, comments), AI keywords, the GitHub repo and the
 project page. Ids are arXiv ids, so an HF record merges with the arXiv record of the paper.
+Upvotes and comments are bounded (0 to 10^9, anything else dropped: normalize.count).
+
+`url:` replaces the endpoint only: the query parameters `date`, `limit`, `p` (the page) and
+`sort` are still added to it (a parameter already in the URL is replaced). Point it at a
+mirror of the API, not at one pre-built query.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from typing import Any
 from digest.errors import SourceError
 from digest.http import http_for
 from digest.models import Paper
-from digest.normalize import arxiv_id, canonical_id, clean_text, parse_datetime
+from digest.normalize import arxiv_id, canonical_id, clean_text, count, parse_datetime
+from digest.parse_errors import json_error
 
 DEFAULT_URL = "https://huggingface.co/api/daily_papers"
 
@@ -63,7 +69,9 @@ def parse_daily_papers(text: str, source_name: str, source_type: str) -> list[Pa
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(
-            source_name, f"malformed JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+            source_name,
+            f"malformed JSON at {json_error(exc)}",
+            hint="the server sent something other than the daily_papers JSON; check the url",
         ) from None
     if isinstance(data, dict):
         message = data.get("error") or data.get("message")
@@ -73,7 +81,7 @@ def parse_daily_papers(text: str, source_name: str, source_type: str) -> list[Pa
     if not isinstance(data, list):
         raise SourceError(source_name, "unexpected JSON: expected a list of papers")
     papers = []
-    for item in data:
+    for item in data:  # counts are bounded by normalize.count: a hostile 10**30 upvotes is 10**9
         paper = _paper(item, source_name, source_type)
         if paper is not None:
             papers.append(paper)
@@ -122,8 +130,8 @@ def _paper(item: Any, source_name: str, source_type: str) -> Paper | None:
         project_url=_url(inner.get("projectPage")),
         keywords=keywords,
         published=published,
-        upvotes=_int(inner.get("upvotes")),
-        comments=_int(item.get("numComments")),
+        upvotes=count(inner.get("upvotes")),
+        comments=count(item.get("numComments")),
         sources=(source_name,),
         source_types=(source_type,),
     )
@@ -131,12 +139,6 @@ def _paper(item: Any, source_name: str, source_type: str) -> Paper | None:
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
 
 
 def _url(value: Any) -> str | None:

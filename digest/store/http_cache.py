@@ -1,5 +1,8 @@
 """Validators (ETag / Last-Modified) and the last body of each URL fetched with a cache, so
-an unchanged feed costs a 304 and still yields the papers it held last time."""
+an unchanged feed costs a 304 and still yields the papers it held last time.
+
+Not thread-safe by itself: sources fetch in parallel threads over one sqlite connection, so
+digest.http.Http calls these under its `db_lock` (the FetchContext's)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""A subscriber's own pages, reached with the signed token of their digest links:
+"""A subscriber's own pages, reached with the opaque token of their digest links:
 /manage/<token> (topics, cadence) and /unsubscribe/<token>, the RFC 8058 one-click target.
 
-The one-click POST is exempt from CSRF: the signed token is the proof, and mail clients
+The one-click POST is exempt from CSRF: the secret token is the proof, and mail clients
 send it without cookies. A GET only shows a button, because link scanners follow GETs.
 """
 
@@ -68,10 +68,16 @@ def _token(request: Request) -> str:
     return token
 
 
+def _email_of(st: WebState, token: str) -> str:
+    """The address the link's token was issued for; TokenError (an error page) if none."""
+    with st.db() as conn:
+        return read_manage_token(conn, token, st.secret)
+
+
 async def manage(request: Request) -> Response:
     st = web(request)
     token = _token(request)
-    email = read_manage_token(token, st.secret)
+    email = await run_in_threadpool(_email_of, st, token)
     acct = await run_in_threadpool(account, st, email)
     notice = None
     errors: dict[str, str] = {}
@@ -117,12 +123,12 @@ def _update(st: WebState, email: str, topics: tuple[str, ...], cadence: str) -> 
 async def unsubscribe(request: Request) -> Response:
     st = web(request)
     token = _token(request)
-    email = read_manage_token(token, st.secret)
+    email = await run_in_threadpool(_email_of, st, token)
     if request.method == "GET":
         acct = await run_in_threadpool(account, st, email)
         if acct.status == "unsubscribed":
             return _done(request)
-        # No cookie, no CSRF token: the POST below is proven by the signed token alone.
+        # No cookie, no CSRF token: the POST below is proven by the token alone.
         return _confirm_page(st, acct.email, token)
     form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     if form.get("List-Unsubscribe") != ONE_CLICK:

@@ -110,6 +110,7 @@ def create_app(
     only origin put in emailed links: never the request's Host header, which a client sets."""
     from digest.store.db import open_db
     from digest.web import account, pages
+    from digest.web import feeds as feed_pages
 
     secret = check_secret(secret, config.web.secret_env)
     clock = clock or system_clock()
@@ -133,10 +134,12 @@ def create_app(
     routes = [
         *pages.routes(),
         *account.routes(),
+        *feed_pages.routes(),
         # StaticFiles refuses paths that leave its folder and symlinks pointing out of it.
         Mount("/archive", app=OutputFiles(directory=archive, html=True, check_dir=False),
               name="archive"),
-        Mount("/feeds", app=OutputFiles(directory=feeds, check_dir=False), name="feeds"),
+        Mount("/feeds", app=feed_pages.FeedFiles(directory=feeds, check_dir=False),
+              name="feeds"),
     ]
     app = Starlette(
         routes=routes,

@@ -18,7 +18,7 @@ from digest.web.app import WebState, web
 from digest.web.forms import MAX_FIELDS, read_address, read_choice
 from digest.web.mail import MailError, compose
 from digest.web.templating import feed_files, latest_issue
-from digest.web.tokens import StaleToken, make_manage_token
+from digest.web.tokens import StaleToken, issue_manage_token
 
 
 def routes() -> list[Route]:
@@ -120,14 +120,13 @@ def _subscribe(st: WebState, address: str, topics: tuple[str, ...], cadence: str
         opted_out = optouts.is_unsubscribed(conn, key)
         row = store.get(conn, key)
         if not opted_out and (in_config or (row is not None and row.state == "confirmed")):
-            kind, context = "already", {
-                "manage_link": f"{st.public_url}/manage/{make_manage_token(key, st.secret)}"
-            }
+            token = issue_manage_token(conn, key, st.secret, now)
+            kind, context = "already", {"manage_link": f"{st.public_url}/manage/{token}"}
         else:
             if row is not None and row.state == "confirmed":
                 store.unsubscribe(conn, key, now)  # opted out elsewhere (CLI, mailto)
             row = store.request(conn, address, topics, cadence, now)  # type: ignore[arg-type]
-            token = st.confirm_tokens.make(key, row.nonce)
+            token = st.confirm_tokens.make(row.nonce)
             kind, context = "confirm", {
                 "link": f"{st.public_url}/confirm/{token}",
                 "hours": _hours(st.config.web.confirm_hours),
@@ -138,33 +137,47 @@ def _subscribe(st: WebState, address: str, topics: tuple[str, ...], cadence: str
 
 async def confirm(request: Request) -> Response:
     st = web(request)
-    email, nonce = st.confirm_tokens.read(request.path_params["token"])
-    manage = f"/manage/{make_manage_token(email, st.secret)}"
+    token = request.path_params["token"]
+    nonce = st.confirm_tokens.read(token)
     if request.method == "GET":
-        with st.db() as conn:
-            row = store.get(conn, email)
-        if row is None or row.nonce != nonce or row.state == "unsubscribed":
-            raise StaleToken()
+        row, manage = await run_in_threadpool(_request_of, st, nonce)
         if row.state == "confirmed":
             return _confirmed_page(request, manage, already=True)
         # A button, not an automatic confirmation: mail scanners follow GET links.
-        return form_page(request, "confirm.html", email=row.address,
-                         action=f"/confirm/{request.path_params['token']}")
+        return form_page(request, "confirm.html", email=row.address, action=f"/confirm/{token}")
     form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     st.csrf.check(request, form.get(csrf_mod.FIELD))
-    result = await run_in_threadpool(_confirm, st, email, nonce)
+    result, manage = await run_in_threadpool(_confirm, st, nonce)
     if result == "stale":
         raise StaleToken()
     return _confirmed_page(request, manage, already=result == "already")
 
 
-def _confirm(st: WebState, email: str, nonce: str) -> str:
+def _request_of(st: WebState, nonce: str) -> tuple[store.WebSubscriber, str]:
+    """The pending or confirmed request a confirmation nonce belongs to, and its manage
+    link; StaleToken when a newer request or an unsubscribe has retired the nonce."""
+    with st.db() as conn:
+        row = store.by_nonce(conn, nonce)
+        if row is None or row.state == "unsubscribed":
+            raise StaleToken()
+        return row, _manage_link(st, conn, row.email) if row.state == "confirmed" else ""
+
+
+def _manage_link(st: WebState, conn: sqlite3.Connection, email: str) -> str:
+    return f"/manage/{issue_manage_token(conn, email, st.secret, st.clock.now())}"
+
+
+def _confirm(st: WebState, nonce: str) -> tuple[str, str]:
     now = st.clock.now()
     with st.db() as conn:
-        result = store.confirm(conn, email, nonce, now)
+        row = store.by_nonce(conn, nonce)
+        if row is None:
+            return "stale", ""
+        result = store.confirm(conn, row.email, nonce, now)
         if result == "confirmed":
-            optouts.remove(conn, email)  # subscribing again undoes an earlier opt-out
-    return result
+            optouts.remove(conn, row.email)  # subscribing again undoes an earlier opt-out
+        manage = _manage_link(st, conn, row.email) if result != "stale" else ""
+    return result, manage
 
 
 def _confirmed_page(request: Request, manage: str, already: bool) -> Response:

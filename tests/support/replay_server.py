@@ -183,10 +183,12 @@ class FakeTime:
     def __init__(self) -> None:
         self.offset = 0.0
         self.sleeps: list[float] = []
+        self._lock = threading.Lock()  # sources may sleep from several threads
 
     def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += max(0.0, seconds)
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.offset += max(0.0, seconds)
 
     def monotonic(self) -> float:
         return time.monotonic() + self.offset

@@ -20,15 +20,16 @@ def make_ctx(
     fake = FakeTime()
     clock = FixedClock(NOW)
     options = {"connect_timeout": 2.0, "read_timeout": 2.0, "total_timeout": 5.0, **http_options}
-    http = Http(
+    ctx = FetchContext(
+        clock=clock, conn=conn, known_ids=lambda _source=None: set(known or ()), root=root
+    )
+    ctx.http = Http(
         conn=conn,
         clock=clock,
         sleep=fake.sleep,
         monotonic=fake.monotonic,
         jitter=lambda: 0.5,
+        db_lock=ctx.db_lock,
         **options,
-    )
-    ctx = FetchContext(
-        clock=clock, conn=conn, known_ids=lambda _source=None: set(known or ()), http=http, root=root
     )
     return ctx, fake

@@ -71,3 +71,16 @@ def csrf_token(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "no CSRF token in the page"
     return found.group(1)
+
+
+def issued_token(config: Config, email: str, secret: str = SECRET) -> str:
+    """The manage/unsubscribe token of `email`, recorded in the state as a digest run
+    records it when it composes the links."""
+    from digest.store.db import open_db
+    from digest.unsubscribe import issue_token
+
+    conn = open_db(config.state_path)
+    try:
+        return issue_token(conn, email, secret, START)
+    finally:
+        conn.close()
