@@ -137,6 +137,9 @@ def math_to_text(body: str) -> str | None:
         return None
     src = re.sub(r"(?<!\\)%", r"\\%", body)  # a bare % is a percent sign, not a comment
     src = _OPERATORS.sub(r" \1 ", src)  # \log -> " log ": pylatexenc glues it to its neighbours
+    # \alpha_i -> \alpha{}_i: once _i becomes the letter ᵢ, pylatexenc would read \alphaᵢ as
+    # one unknown macro and drop it.
+    src = re.sub(r"(\\[A-Za-z]+)(?=\s*[_^])", r"\1{}", src)
     src = _scripts(src, _SUP_GROUP, _SUP, "^")
     src = _scripts(src, _SUB_GROUP, _SUB, "_")
     text = _latex(src)

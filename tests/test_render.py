@@ -75,6 +75,21 @@ def test_omitted_without_web_version_and_no_links(renderer):
     assert "Unsubscribe" not in html and "Links:" in text  # paper links are still listed
 
 
+def test_without_a_one_click_link_the_footer_says_how_to_unsubscribe(renderer):
+    links = Links(unsubscribe_mailto="leave@example.org")
+    _, html, text = renderer.render_digest(s.digest(), links)
+    assert 'href="mailto:leave@example.org?subject=unsubscribe"' in html
+    assert "To unsubscribe, email leave@example.org" in " ".join(text.split())
+    # With the one-click link, the mailto sentence is not needed.
+    _, html, _ = renderer.render_digest(s.digest(), s.links())
+    assert "To unsubscribe, email" not in html
+
+
+def test_no_web_font_is_fetched(rendered):
+    _, html, _ = rendered
+    assert "fonts.googleapis.com" not in html and "@import" not in html
+
+
 def test_html_is_phone_and_dark_mode_friendly(rendered):
     _, html, _ = rendered
     assert '<html lang="en"' in html

@@ -90,3 +90,10 @@ def test_conversion_is_cached_and_fast():
         for a in abstracts:
             tex_to_text(a)
     assert time.perf_counter() - start < 0.05
+
+
+def test_scripts_on_macros_keep_the_macro():
+    # Regression: \alpha_i became \alphaᵢ, which pylatexenc read as one unknown macro.
+    assert tex_to_text(r"$\sum_{i=1}^n \alpha_i \leq \beta$").startswith("∑ᵢ₌₁ⁿ αᵢ ≤")
+    assert tex_to_text(r"$\alpha^2 + \beta_{ij}$") == "α² + βᵢⱼ"
+    assert tex_to_text(r"$\ell_2$") == "ℓ₂"

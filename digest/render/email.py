@@ -45,7 +45,10 @@ def mjml_to_html(source: str, name: str = MJML_TEMPLATE) -> str:
     import mjml  # imported here: `import digest.render` stays light
 
     try:
-        return mjml.mjml2html(source)
+        # fonts={}: no web-font @import. mjml-python's default links Google Fonts for any
+        # font-family naming Roboto, Lato...: a request to Google from every reader who opens
+        # the email (a privacy leak), for a font the system stack already covers.
+        return mjml.mjml2html(source, fonts={})
     except Exception as exc:  # noqa: BLE001 - mjml raises plain exceptions on bad markup
         raise template_error(name, exc) from exc
 
