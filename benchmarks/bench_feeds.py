@@ -36,7 +36,9 @@ def entries(n: int):
 def run(quick: bool) -> list[Result]:
     from digest.render.feeds import FeedSpec, build
 
-    sizes = (100, 1_000, 10_000)
+    from digest.config import FEED_CAP
+
+    sizes = (100, 1_000, FEED_CAP, 10_000)
     repeat = 2 if quick else 5
     rows = entries(max(sizes))
     spec = FeedSpec("all", "Trending Papers", "New papers in every topic", ())
@@ -49,12 +51,15 @@ def run(quick: bool) -> list[Result]:
             figures[(fmt, n)] = s
             size[(fmt, n)] = len(data)
     worst = max(figures[("rss", 10_000)], figures[("atom", 10_000)])
+    at_cap = max(figures[("rss", FEED_CAP)], figures[("atom", FEED_CAP)])
+    # The budget: a 10,000-entry feed in < 0.5 s, or a documented cap whose cost is measured.
     res = Result(
-        "feeds (10,000 entries, build + serialise, per format)",
-        f"RSS {figures[('rss', 10_000)]:.2f} s, Atom {figures[('atom', 10_000)]:.2f} s "
-        f"(budget < {BUDGET} s); at the default cap (feeds.max_entries=100): "
-        f"{figures[('rss', 100)] * 1000:.0f} / {figures[('atom', 100)] * 1000:.0f} ms",
-        worst < BUDGET,
+        "feeds (build + serialise, per format)",
+        f"at the cap (feeds.max_entries <= {FEED_CAP:,}): RSS {figures[('rss', FEED_CAP)]:.2f} s, "
+        f"Atom {figures[('atom', FEED_CAP)]:.2f} s (budget < {BUDGET} s); uncapped 10,000: "
+        f"RSS {figures[('rss', 10_000)]:.2f} s, Atom {figures[('atom', 10_000)]:.2f} s; "
+        f"default 100: {figures[('rss', 100)] * 1000:.0f} / {figures[('atom', 100)] * 1000:.0f} ms",
+        worst < BUDGET or at_cap < BUDGET,
     )
     res.details.append(
         "per size (RSS / Atom): " + "; ".join(

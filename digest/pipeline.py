@@ -299,14 +299,14 @@ def digest_for(
 
 
 def _matching_extras(config: Config, conn: sqlite3.Connection) -> dict[str, Any]:
-    """Older papers for "more like these" examples, and the embedding cache, only when a
-    topic needs them (loading the whole history is not free)."""
+    """The lookup of "more like these" examples among older papers, and the embedding
+    cache, only when a topic needs them."""
     from digest.store import papers as paper_store
 
     extras: dict[str, Any] = {}
     if any(t.similar_to for t in config.topics):
-        epoch = datetime(1970, 1, 1, tzinfo=config.zone)
-        extras["history"] = [p for p, _ in paper_store.recent(conn, epoch)]
+        # Examples are looked up one by one (indexed): the cost does not grow with history.
+        extras["history"] = lambda ref: paper_store.find(conn, ref)
     if any(t.similarity == "semantic" for t in config.topics):
         from digest.store.vectors import VectorCache
 

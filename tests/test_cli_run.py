@@ -180,3 +180,28 @@ def test_hostile_titles_are_escaped_in_html_and_feeds(tmp_path):
 def test_help_works_as_module(tmp_path, args):
     result = digest(*args, cwd=tmp_path)
     assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_similar_to_finds_examples_from_earlier_runs(tmp_path):
+    """A `similar_to` example seen in an earlier run (not in today's batch) still works."""
+    first = {"title": "Quantized attention kernels for fast LLM inference", "id": "2401.00001",
+             "abstract": "We quantize attention kernels to speed up LLM inference on GPUs."}
+    later = {"title": "Faster quantized attention for LLM inference", "id": "2402.00002",
+             "abstract": "Quantized attention kernels make LLM inference faster on GPUs."}
+    other = {"title": "Protein folding with diffusion", "id": "2402.00003",
+             "abstract": "A diffusion model predicts protein structures."}
+    config = {
+        "sources": [{"name": "local", "type": "file", "path": "papers.jsonl"}],
+        "topics": [{"name": "Like it", "similar_to": ["arxiv:2401.00001"], "min_similarity": 0.2}],
+        "subscribers": [{"email": "a@example.org"}],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "papers.jsonl").write_text(json.dumps(first) + "\n")
+    assert digest("run", cwd=tmp_path).returncode == 0
+    (tmp_path / "papers.jsonl").write_text(json.dumps(later) + "\n" + json.dumps(other) + "\n")
+    data = report(digest("run", "--json", cwd=tmp_path, now="2026-12-02T07:00:00+00:00"))
+    assert data["selected"]["a@example.org"] == 1
+    eml = (tmp_path / "out" / "mail" / "2026-12-02" / "a@example.org.eml").read_bytes()
+    message = email.message_from_bytes(eml, policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    assert "Faster quantized attention" in text and "Protein folding" not in text

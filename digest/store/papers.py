@@ -17,10 +17,12 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
     id            TEXT PRIMARY KEY,
     data          TEXT NOT NULL,
+    title_key     TEXT NOT NULL,
     first_seen_at TEXT NOT NULL,
     last_seen_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS papers_first_seen ON papers (first_seen_at);
+CREATE INDEX IF NOT EXISTS papers_title_key ON papers (title_key);
 CREATE TABLE IF NOT EXISTS source_papers (
     source   TEXT NOT NULL,
     paper_id TEXT NOT NULL,
@@ -53,13 +55,15 @@ def from_json(text: str) -> Paper:
 
 def upsert(conn: sqlite3.Connection, papers: Iterable[Paper], at: datetime) -> dict[str, datetime]:
     """Store this run's papers (newer data wins); returns each id's first-seen time."""
+    from digest.normalize import title_key
+
     stamp = at.isoformat()
-    rows = [(p.id, to_json(p), stamp, stamp) for p in papers]
+    rows = [(p.id, to_json(p), title_key(p.title), stamp, stamp) for p in papers]
     with immediate(conn):
         conn.executemany(
-            "INSERT INTO papers (id, data, first_seen_at, last_seen_at) VALUES (?,?,?,?)"
-            " ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
-            " last_seen_at = excluded.last_seen_at",
+            "INSERT INTO papers (id, data, title_key, first_seen_at, last_seen_at)"
+            " VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
+            " title_key = excluded.title_key, last_seen_at = excluded.last_seen_at",
             rows,
         )
     return first_seen(conn, [r[0] for r in rows])
@@ -96,3 +100,25 @@ def record_source(conn: sqlite3.Connection, source: str, ids: Iterable[str]) -> 
 def known_by_source(conn: sqlite3.Connection, source: str) -> set[str]:
     rows = conn.execute("SELECT paper_id FROM source_papers WHERE source = ?", (source,))
     return {r[0] for r in rows}
+
+
+def find(conn: sqlite3.Connection, ref: str) -> Paper | None:
+    """A stored paper named by a topic's `similar_to` entry: an id (`arxiv:2401.01234`, a
+    bare arXiv id or link, a DOI) or a title. Indexed lookups: the cost does not grow with
+    the history."""
+    from digest.normalize import arxiv_id, title_key
+
+    ref = ref.strip()
+    ids = [ref]
+    if found := arxiv_id(ref):
+        ids.append(f"arxiv:{found}")
+    if ref.lower().startswith("10."):
+        ids.append(f"doi:{ref.lower()}")
+    marks = ",".join("?" * len(ids))
+    row = conn.execute(f"SELECT data FROM papers WHERE id IN ({marks}) LIMIT 1", ids).fetchone()
+    if row is None:
+        row = conn.execute(
+            "SELECT data FROM papers WHERE title_key = ? ORDER BY last_seen_at DESC LIMIT 1",
+            (title_key(ref),),
+        ).fetchone()
+    return from_json(row[0]) if row else None
