@@ -11,7 +11,6 @@ sensitive to other processes on a shared machine than wall time); wall rates are
 
 from __future__ import annotations
 
-import functools
 import tempfile
 import time
 from pathlib import Path
@@ -52,8 +51,9 @@ def run(quick: bool) -> list[Result]:
 
     # Where the fast path's time goes: render vs build, measured separately.
     rendered = [(j, fan.links(j)) for j in fast_jobs]
-    render_cpu, _, _ = _measure(lambda jl: fan.renderer.render_digest(jl[0].digest, jl[1])[1],
-                                rendered, repeat)
+    render_cpu, _, _ = _measure(
+        lambda jl: fan.renderer.render_digest(jl[0].digest, jl[1])[1], rendered, repeat
+    )
     from digest.message import build_message
 
     built = []
@@ -71,12 +71,18 @@ def run(quick: bool) -> list[Result]:
     )
     res.details += [
         f"digest: {len(sample[1]):,} B HTML, {len(sample[2]):,} B text, "
-        f"{len(sample[3]):,} B message; {n_fast} subscribers fast, {n_naive} naive, best of {repeat}",
+        f"{len(sample[3]):,} B message; {n_fast} subscribers fast, {n_naive} naive, "
+        f"best of {repeat}",
         f"wall: fast {n_fast / fast_wall:,.0f}/s, naive {n_naive / naive_wall:,.0f}/s "
         f"(CPU-time rates above; the machine is shared)",
         f"split of the fast path: render {n_fast / render_cpu:,.0f}/s alone, "
         f"build_message {n_fast / build_cpu:,.0f}/s alone",
     ]
-    res.data.update(fast=r_fast, naive=r_naive, ratio=ratio, render=n_fast / render_cpu,
-                    build=n_fast / build_cpu)
+    res.data.update(
+        fast=r_fast,
+        naive=r_naive,
+        ratio=ratio,
+        render=n_fast / render_cpu,
+        build=n_fast / build_cpu,
+    )
     return [res]

@@ -5,7 +5,6 @@ once with the shipped templates), repeated with distinct ids to reach N."""
 from __future__ import annotations
 
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,8 +21,11 @@ def entries(n: int):
 
     fan = FanOut(Path(tempfile.mkdtemp(prefix="bench-feeds-")))
     issue = Issue(id="2026-12-01", date=AT.date(), generated_at=AT, title="Trending Papers")
-    base = [entry_data(fan.renderer, m, [m.topic], issue, None)
-            for ms in topic_matches(pool()).values() for m in ms]
+    base = [
+        entry_data(fan.renderer, m, [m.topic], issue, None)
+        for ms in topic_matches(pool()).values()
+        for m in ms
+    ]
     out = []
     for i in range(n):
         d = dict(base[i % len(base)])
@@ -34,9 +36,8 @@ def entries(n: int):
 
 
 def run(quick: bool) -> list[Result]:
-    from digest.render.feeds import FeedSpec, build
-
     from digest.config import FEED_CAP
+    from digest.render.feeds import FeedSpec, build
 
     sizes = (100, 1_000, FEED_CAP, 10_000)
     repeat = 2 if quick else 5
@@ -46,8 +47,12 @@ def run(quick: bool) -> list[Result]:
     size: dict[tuple[str, int], int] = {}
     for n in sizes:
         for fmt in ("rss", "atom"):
-            s, data = best_of(lambda: build(fmt, spec, rows[:n], AT, "https://x/feeds/all.xml",
-                                            "https://x/"), repeat if n < 10_000 else max(2, repeat - 2))
+            s, data = best_of(
+                lambda fmt=fmt, n=n: build(
+                    fmt, spec, rows[:n], AT, "https://x/feeds/all.xml", "https://x/"
+                ),
+                repeat if n < 10_000 else max(2, repeat - 2),
+            )
             figures[(fmt, n)] = s
             size[(fmt, n)] = len(data)
     worst = max(figures[("rss", 10_000)], figures[("atom", 10_000)])
@@ -62,11 +67,17 @@ def run(quick: bool) -> list[Result]:
         worst < BUDGET or at_cap < BUDGET,
     )
     res.details.append(
-        "per size (RSS / Atom): " + "; ".join(
+        "per size (RSS / Atom): "
+        + "; ".join(
             f"{n:,}: {figures[('rss', n)]:.3f} / {figures[('atom', n)]:.3f} s, "
-            f"{size[('rss', n)] / 1e6:.1f} / {size[('atom', n)] / 1e6:.1f} MB" for n in sizes))
+            f"{size[('rss', n)] / 1e6:.1f} / {size[('atom', n)] / 1e6:.1f} MB"
+            for n in sizes
+        )
+    )
     per_entry = worst / 10_000 * 1e6
-    res.details.append(f"cost is linear: about {per_entry:.0f} µs per entry per format; the "
-                       f"largest cap inside the budget is about {int(BUDGET / worst * 10_000):,} entries")
+    res.details.append(
+        f"cost is linear: about {per_entry:.0f} µs per entry per format; the "
+        f"largest cap inside the budget is about {int(BUDGET / worst * 10_000):,} entries"
+    )
     res.data.update({f"{f}-{n}": v for (f, n), v in figures.items()})
     return [res]

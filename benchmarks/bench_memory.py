@@ -44,8 +44,14 @@ def child_fanout(n: int) -> dict:
     t0 = time.perf_counter()
     for job in jobs(n):
         sink.write(fan.fast(job))
-    return {"n": n, "messages": sink.messages, "bytes": sink.bytes, "base_mb": base,
-            "peak_mb": peak_rss_mb(), "seconds": time.perf_counter() - t0}
+    return {
+        "n": n,
+        "messages": sink.messages,
+        "bytes": sink.bytes,
+        "base_mb": base,
+        "peak_mb": peak_rss_mb(),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def child_ledger(n: int) -> dict:
@@ -62,14 +68,26 @@ def child_ledger(n: int) -> dict:
     conn.execute("PRAGMA synchronous=OFF")  # the plan loop is not what is measured here
     for job in jobs(n):
         msg = fan.fast(job)
-        deliveries.plan(conn, subscriber=job.digest.subscriber.key, issue_id=job.digest.issue.id,
-                        method="smtp", message_id="x", paper_ids=job.digest.paper_ids,
-                        message=msg, at=AT)
+        deliveries.plan(
+            conn,
+            subscriber=job.digest.subscriber.key,
+            issue_id=job.digest.issue.id,
+            method="smtp",
+            message_id="x",
+            paper_ids=job.digest.paper_ids,
+            message=msg,
+            at=AT,
+        )
     before = peak_rss_mb()
     report = deliver_pending(conn, _CountingOutbox(), FixedClock(AT))
     after = peak_rss_mb()
-    return {"n": n, "rows": report.count("sent"), "before_mb": before, "after_mb": after,
-            "per_1000_mb": (after - before) / n * 1000}
+    return {
+        "n": n,
+        "rows": report.count("sent"),
+        "before_mb": before,
+        "after_mb": after,
+        "per_1000_mb": (after - before) / n * 1000,
+    }
 
 
 class _CountingOutbox:
@@ -92,7 +110,10 @@ class _CountingOutbox:
 def _spawn(kind: str, n: int) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_memory", kind, str(n)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -112,12 +133,14 @@ def run(quick: bool) -> list[Result]:
     )
     res.details.append(
         f"{b['messages']:,} messages, {b['bytes'] / 1e9:.2f} GB written to a counting sink in "
-        f"{b['seconds']:.0f} s; RSS after start-up {b['base_mb']:.0f} MB")
+        f"{b['seconds']:.0f} s; RSS after start-up {b['base_mb']:.0f} MB"
+    )
     n_ledger = 1_000 if quick else 10_000
     c = _spawn("ledger", n_ledger)
     res.details.append(
         f"delivery from the ledger: deliver_pending over {c['rows']:,} planned digests adds "
-        f"{c['after_mb'] - c['before_mb']:.1f} MB to peak RSS ({c['before_mb']:.0f} MB before)")
+        f"{c['after_mb'] - c['before_mb']:.1f} MB to peak RSS ({c['before_mb']:.0f} MB before)"
+    )
     ok = ok and c["rows"] == n_ledger and c["after_mb"] - c["before_mb"] < 50
     res.passed = ok
     res.data.update(small=a, large=b, ledger=c)

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.common import Result
@@ -34,9 +33,13 @@ FROM_ADDR = "digest@digest.example.org"
 class Sink:
     def __enter__(self) -> Sink:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.smtp_sink"], cwd=ROOT, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
+            [sys.executable, "-m", "benchmarks.smtp_sink"],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         self.port = int(self.proc.stdout.readline())
         return self
 
@@ -84,17 +87,29 @@ def bare(port: int, messages: list[tuple[str, bytes]], connections: int) -> floa
 def _config(root: Path, port: int, connections: int):
     from digest.config import parse
 
-    return parse({"title": "Trending Papers", "output": {"dir": str(root / "out")},
-                  "delivery": {"method": "smtp", "from": SENDER},
-                  "smtp": {"host": "127.0.0.1", "port": port, "security": "none",
-                           "connections": connections}}, root=root)
+    return parse(
+        {
+            "title": "Trending Papers",
+            "output": {"dir": str(root / "out")},
+            "delivery": {"method": "smtp", "from": SENDER},
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": port,
+                "security": "none",
+                "connections": connections,
+            },
+        },
+        root=root,
+    )
 
 
 def _rows(messages):
     from digest.store.deliveries import LedgerRow
 
-    return [LedgerRow(to, "2026-12-01", "planned", "smtp", "id", (), data, 0, None, AT, AT, None)
-            for to, data in messages]
+    return [
+        LedgerRow(to, "2026-12-01", "planned", "smtp", "id", (), data, 0, None, AT, AT, None)
+        for to, data in messages
+    ]
 
 
 def outbox_direct(root: Path, port: int, messages, connections: int) -> float:
@@ -138,8 +153,16 @@ def deliver(root: Path, port: int, messages, connections: int, synchronous: str 
     folder = Path(tempfile.mkdtemp(dir=root))
     conn = open_db(folder / "state.sqlite")
     for to, data in messages:
-        deliveries.plan(conn, subscriber=to, issue_id="2026-12-01", method="smtp",
-                        message_id=f"id-{to}", paper_ids=("a", "b"), message=data, at=AT)
+        deliveries.plan(
+            conn,
+            subscriber=to,
+            issue_id="2026-12-01",
+            method="smtp",
+            message_id=f"id-{to}",
+            paper_ids=("a", "b"),
+            message=data,
+            at=AT,
+        )
     if synchronous:
         conn.execute(f"PRAGMA synchronous={synchronous}")
     box = SmtpOutbox(_config(root, port, connections), FixedClock(AT))
@@ -175,8 +198,16 @@ def ledger_only(root: Path, messages) -> tuple[float, float]:
 
     conn = open_db(Path(tempfile.mkdtemp(dir=root)) / "state.sqlite")
     for to, data in messages:
-        deliveries.plan(conn, subscriber=to, issue_id="2026-12-01", method="smtp",
-                        message_id=f"id-{to}", paper_ids=("a", "b"), message=data, at=AT)
+        deliveries.plan(
+            conn,
+            subscriber=to,
+            issue_id="2026-12-01",
+            method="smtp",
+            message_id=f"id-{to}",
+            paper_ids=("a", "b"),
+            message=data,
+            at=AT,
+        )
     t0 = time.perf_counter()
     deliveries.pending(conn, with_message=False)
     load = time.perf_counter() - t0
@@ -195,7 +226,7 @@ def run(quick: bool) -> list[Result]:
     size = sum(len(m) for _, m in messages) / n
     results = {}
     with Sink() as sink:
-        for rep in range(repeat):  # interleaved, so drift in load hits every path alike
+        for _rep in range(repeat):  # interleaved, so drift in load hits every path alike
             for name, fn in (
                 ("bare", lambda: bare(sink.port, messages, connections)),
                 ("outbox", lambda: outbox_direct(root, sink.port, messages, connections)),

@@ -29,15 +29,20 @@ def _digest_cmd() -> list[str]:
 
 def _wall(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False)
+    subprocess.run(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     return time.perf_counter() - t0
 
 
 def import_times(module: str) -> tuple[float, list[tuple[float, str]]]:
     """(cumulative µs of `module`, the 8 heaviest top-level imports) from -X importtime."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                         capture_output=True, text=True, check=True).stderr
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     rows = []
     total = 0.0
     for line in out.splitlines():
@@ -65,8 +70,10 @@ def run(quick: bool) -> list[Result]:
         f"(budget < {HELP_BUDGET * 1000:.0f} ms)",
         help_wall < HELP_BUDGET,
     )
-    r1.details.append("heaviest imports (cumulative ms): " +
-                      ", ".join(f"{name} {c / 1000:.0f}" for c, name in heavy))
+    r1.details.append(
+        "heaviest imports (cumulative ms): "
+        + ", ".join(f"{name} {c / 1000:.0f}" for c, name in heavy)
+    )
     r1.data.update(help=help_wall, base=base, cli_import=cum / 1e6)
     del ok
 

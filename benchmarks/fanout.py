@@ -26,27 +26,62 @@ PER_DIGEST = 15
 BASE = "https://digest.example.org"
 SECRET = "benchmark-secret-not-for-production"
 SENDER = "Paper Digest <digest@digest.example.org>"
-FIRST = ("Ada", "Zoë", "José", "Li", "Ngozi", "Øystein", "Priya", "Chloé", "Mateusz", "Yuki",
-         "Amélie", "Oluwaseun", "Sven", "Dmitrii", "Ana María", "Renée")
-LAST = ("Lovelace", "Müller", "García", "Wang", "Okafor", "Ødegård", "Patel", "Dubois",
-        "Wiśniewski", "Tanaka", "Núñez", "Adeyemi", "Johansson", "O'Brien", "Smith", "Lee")
+FIRST = (
+    "Ada",
+    "Zoë",
+    "José",
+    "Li",
+    "Ngozi",
+    "Øystein",
+    "Priya",
+    "Chloé",
+    "Mateusz",
+    "Yuki",
+    "Amélie",
+    "Oluwaseun",
+    "Sven",
+    "Dmitrii",
+    "Ana María",
+    "Renée",
+)
+LAST = (
+    "Lovelace",
+    "Müller",
+    "García",
+    "Wang",
+    "Okafor",
+    "Ødegård",
+    "Patel",
+    "Dubois",
+    "Wiśniewski",
+    "Tanaka",
+    "Núñez",
+    "Adeyemi",
+    "Johansson",
+    "O'Brien",
+    "Smith",
+    "Lee",
+)
 
 
 def config(root: Path):
-    return parse({
-        "title": "Trending Papers",
-        "base_url": BASE,
-        "output": {"dir": str(root / "out"), "archive": False},
-        "topics": [{"name": t} for t in TOPICS],
-        "delivery": {"from": SENDER},
-    }, root=root)
+    return parse(
+        {
+            "title": "Trending Papers",
+            "base_url": BASE,
+            "output": {"dir": str(root / "out"), "archive": False},
+            "topics": [{"name": t} for t in TOPICS],
+            "delivery": {"from": SENDER},
+        },
+        root=root,
+    )
 
 
 def pool() -> list[Paper]:
     """40 papers with the fields real sources fill: the recorded Hugging Face list (authors,
     upvotes, dates) first, then the seed papers (title and abstract only)."""
-    from digest.sources.sample import _read, trending
     from digest.sources.huggingface import parse_daily_papers
+    from digest.sources.sample import _read, trending
 
     hf = parse_daily_papers(_read("hf_daily_papers_sample.json"), "hf", "huggingface")
     return (list(hf) + trending("sample"))[:POOL]
@@ -57,8 +92,11 @@ def topic_matches(papers: list[Paper]) -> dict[str, list[Match]]:
     out: dict[str, list[Match]] = {t: [] for t in TOPICS}
     for i, p in enumerate(papers):
         topic = TOPICS[i % len(TOPICS)]
-        why = (Reason("keyword", "inference", "abstract"),) if topic != "Trending" else (
-            Reason("trending", f"trending: {p.upvotes or 0} upvotes"),)
+        why = (
+            (Reason("keyword", "inference", "abstract"),)
+            if topic != "Trending"
+            else (Reason("trending", f"trending: {p.upvotes or 0} upvotes"),)
+        )
         out[topic].append(Match(p, topic, round(1.0 - i / 100.0, 6), why))
     return out
 
@@ -82,8 +120,9 @@ def jobs(n: int, seed: int = 7, *, start: int = 0) -> Iterator[Job]:
     rng = random.Random(seed)
     for i in range(start, start + n):
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-        sub = Subscriber(email=f"reader{i}@example.org", name=name, topics=TOPICS,
-                         max_papers=PER_DIGEST)
+        sub = Subscriber(
+            email=f"reader{i}@example.org", name=name, topics=TOPICS, max_papers=PER_DIGEST
+        )
         exclude = rng.sample(ids, POOL - PER_DIGEST)
         yield Job(build_digest(issue, sub, tm, exclude, list(TOPICS)), SECRET)
 
@@ -96,7 +135,7 @@ class FanOut:
 
         self.config = config(root)
         self.renderer = Renderer(self.config)
-        self.list_id = f"Trending Papers <trending-papers.digest.example.org>"
+        self.list_id = "Trending Papers <trending-papers.digest.example.org>"
 
     def links(self, job: Job) -> Links:
         from digest.unsubscribe import make_token
@@ -116,9 +155,14 @@ class FanOut:
 
         sub = job.digest.subscriber
         return Envelope(
-            subject=subject, sender=SENDER, to_addr=sub.email, to_name=sub.name,
+            subject=subject,
+            sender=SENDER,
+            to_addr=sub.email,
+            to_name=sub.name,
             message_id=make_message_id(sub.key, job.digest.issue.id, "digest.example.org"),
-            date=AT, list_id=self.list_id, unsubscribe_url=links.unsubscribe,
+            date=AT,
+            list_id=self.list_id,
+            unsubscribe_url=links.unsubscribe,
             unsubscribe_mailto=links.unsubscribe_mailto,
         )
 
@@ -134,8 +178,12 @@ class FanOut:
 
         links = self.links(job)
         subject, html, text = self.renderer.render_digest_naive(job.digest, links)
-        return subject, html, text, build_message_stdlib(self.envelope(job, subject, links),
-                                                         text, html)
+        return (
+            subject,
+            html,
+            text,
+            build_message_stdlib(self.envelope(job, subject, links), text, html),
+        )
 
     def fast(self, job: Job) -> bytes:
         return self.fast_parts(job)[3]

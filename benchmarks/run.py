@@ -1,7 +1,7 @@
 """Run every benchmark and print each budget as PASS/FAIL with its figure and its baseline.
 
-    .venv/bin/python -m benchmarks [--quick] [--only fanout,smtp,...] [--json out.json]
-    .venv/bin/python benchmarks/run.py [--quick]
+.venv/bin/python -m benchmarks [--quick] [--only fanout,smtp,...] [--json out.json]
+.venv/bin/python benchmarks/run.py [--quick]
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ SUITES = ("fanout", "memory", "smtp", "match", "startup", "feeds")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
     ap.add_argument("--only", default="", help=f"comma-separated subset of {', '.join(SUITES)}")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -32,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(chosen) - set(SUITES)
     if unknown:
         ap.error(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(SUITES)}")
-    print(f"digest benchmarks ({'quick' if args.quick else 'full'}): Python "
-          f"{platform.python_version()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"digest benchmarks ({'quick' if args.quick else 'full'}): Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+    )
     results = []
     for name in chosen:
         module = importlib.import_module(f"benchmarks.bench_{name}")
@@ -47,9 +52,22 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if r.passed is False]
     print(f"\n{len(results) - len(failed)} of {len(results)} budgets met")
     if args.json:
-        args.json.write_text(json.dumps(
-            [{"name": r.name, "figure": r.figure, "passed": r.passed, "details": r.details,
-              "data": r.data} for r in results], indent=2, default=str))
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "figure": r.figure,
+                        "passed": r.passed,
+                        "details": r.details,
+                        "data": r.data,
+                    }
+                    for r in results
+                ],
+                indent=2,
+                default=str,
+            )
+        )
     return 1 if failed else 0
 
 

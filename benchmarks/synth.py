@@ -35,15 +35,28 @@ def real_records() -> list[dict]:
     for line in data.joinpath("sample.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            out.append({"title": r["title"], "abstract": r.get("abstract") or "",
-                        "authors": [], "upvotes": None, "comments": None, "keywords": []})
+            out.append(
+                {
+                    "title": r["title"],
+                    "abstract": r.get("abstract") or "",
+                    "authors": [],
+                    "upvotes": None,
+                    "comments": None,
+                    "keywords": [],
+                }
+            )
     for e in json.loads(data.joinpath("hf_daily_papers_sample.json").read_text(encoding="utf-8")):
         p = e["paper"]
-        out.append({"title": " ".join(p["title"].split()),
-                    "abstract": " ".join((p.get("summary") or "").split()),
-                    "authors": [a["name"] for a in p.get("authors", [])],
-                    "upvotes": p.get("upvotes"), "comments": e.get("numComments"),
-                    "keywords": list(p.get("ai_keywords") or [])})
+        out.append(
+            {
+                "title": " ".join(p["title"].split()),
+                "abstract": " ".join((p.get("summary") or "").split()),
+                "authors": [a["name"] for a in p.get("authors", [])],
+                "upvotes": p.get("upvotes"),
+                "comments": e.get("numComments"),
+                "keywords": list(p.get("ai_keywords") or []),
+            }
+        )
     return out
 
 
@@ -54,13 +67,15 @@ class Shape:
         recs = real_records()
         self.title_lens = np.array([len(_WORD.findall(r["title"])) for r in recs])
         self.abstract_lens = np.array([len(_WORD.findall(r["abstract"])) for r in recs])
-        counts = Counter(w.lower() for r in recs for w in _WORD.findall(r["title"] + " " + r["abstract"]))
+        counts = Counter(
+            w.lower() for r in recs for w in _WORD.findall(r["title"] + " " + r["abstract"])
+        )
         real = [w for w, _ in counts.most_common()]
         self.real_vocab = len(real)
         tail = _tail_words(real, TAIL_TYPES)
         self.words = np.array(real + tail, dtype=object)
         ranks = np.arange(1, len(self.words) + 1, dtype=np.float64)
-        p = ranks ** -ZIPF_S
+        p = ranks**-ZIPF_S
         self.cum = np.cumsum(p / p.sum())
         names = [a for r in recs for a in r["authors"]]
         self.first = sorted({n.split()[0] for n in names if len(n.split()) > 1})
@@ -81,7 +96,11 @@ def _tail_words(real: list[str], n: int) -> list[str]:
     out, seen = [], set(real)
     i = 0
     while len(out) < n:
-        w = heads[i % len(heads)] + tails[(i * 7919) % len(tails)] + ("" if i < len(heads) * len(tails) else str(i))
+        w = (
+            heads[i % len(heads)]
+            + tails[(i * 7919) % len(tails)]
+            + ("" if i < len(heads) * len(tails) else str(i))
+        )
         i += 1
         if w not in seen:
             seen.add(w)
@@ -115,16 +134,25 @@ def papers(n: int, seed: int = 1, prefix: str = "syn", start: datetime = NOW) ->
     out = []
     k = 0
     for d in range(n):
-        title = " ".join(t_words[t_off[d]:t_off[d + 1]]).capitalize()
-        abstract = " ".join(a_words[a_off[d]:a_off[d + 1]]).capitalize() + "."
-        authors = tuple(f"{sh.first[first[k + j]]} {sh.last[last[k + j]]}" for j in range(n_auth[d]))
+        title = " ".join(t_words[t_off[d] : t_off[d + 1]]).capitalize()
+        abstract = " ".join(a_words[a_off[d] : a_off[d + 1]]).capitalize() + "."
+        authors = tuple(
+            f"{sh.first[first[k + j]]} {sh.last[last[k + j]]}" for j in range(n_auth[d])
+        )
         k += n_auth[d]
-        out.append(Paper(
-            id=f"arxiv:{prefix}.{d:06d}", title=title, abstract=abstract, authors=authors,
-            url=f"https://arxiv.org/abs/{prefix}.{d:06d}", upvotes=int(votes[d]),
-            published=start - timedelta(minutes=int(minutes[d])),
-            sources=("synthetic",), source_types=("arxiv",),
-        ))
+        out.append(
+            Paper(
+                id=f"arxiv:{prefix}.{d:06d}",
+                title=title,
+                abstract=abstract,
+                authors=authors,
+                url=f"https://arxiv.org/abs/{prefix}.{d:06d}",
+                upvotes=int(votes[d]),
+                published=start - timedelta(minutes=int(minutes[d])),
+                sources=("synthetic",),
+                source_types=("arxiv",),
+            )
+        )
     return out
 
 

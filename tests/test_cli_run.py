@@ -205,3 +205,24 @@ def test_similar_to_finds_examples_from_earlier_runs(tmp_path):
     message = email.message_from_bytes(eml, policy=policy.default)
     text = message.get_body(("plain",)).get_content()
     assert "Faster quantized attention" in text and "Protein folding" not in text
+
+
+def test_golden_eml_of_the_sample_run(tmp_path, golden):
+    """The complete message a subscriber receives, kept readable for review: the raw
+    headers (the random MIME boundary and the temporary folder masked; Date and Message-ID
+    are fixed by the clock and the ledger key), then each part's decoded body."""
+    import re
+
+    assert digest("run", cwd=tmp_path).returncode == 0
+    raw = (tmp_path / "out" / "mail" / "2026-12-01" / "reader@example.org.eml").read_bytes()
+    text = raw.decode("ascii")  # every part is 7bit or base64: the message is pure ASCII
+    boundary = re.search(r'boundary="([^"]+)"', text).group(1)
+    head = text.split("\r\n\r\n", 1)[0].replace(boundary, "BOUNDARY").replace("\r\n", "\n")
+    message = email.message_from_bytes(raw, policy=policy.default)
+    out = [head, ""]
+    for part in message.iter_parts():
+        out.append(f"--- part {part.get_content_type()} ({part['Content-Transfer-Encoding']})")
+        out.append(part.get_content().replace("\r\n", "\n"))
+    # Without base_url the web version is the archive page on disk: mask the folder.
+    result = "\n".join(out).replace(tmp_path.resolve().as_uri(), "file:///TMP")
+    golden("run/reader@example.org.eml.txt", result)
