@@ -71,11 +71,11 @@ def tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray
     while lo < text_end:
         s = buf.find(b" ", lo + _CHUNK, text_end) if lo + _CHUNK < text_end else -1
         s = text_end if s < 0 else s
-        starts, lengths, keys = _scan(words.a, words.window, lo, s)
+        starts, lengths, keys, longer = _scan(words.a, words.window, lo, s)
         upto = int(np.searchsorted(doc_start, s, side="right"))
         offsets[done:upto] = total + np.searchsorted(starts, doc_start[done:upto])
         done = upto
-        if words.add(starts, lengths, keys, ids[total : total + len(keys)]):
+        if words.add(starts, lengths, keys, longer, ids[total : total + len(keys)]):
             return plain_tokenize(texts, vocab)  # a hash collision: never seen, be exact
         total += len(keys)
         lo = s
@@ -93,22 +93,19 @@ def plain_tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.n
     return np.asarray(flat, dtype=np.int32).reshape(-1), offsets
 
 
-def _term_id(vocab: Vocab, word: bytes) -> int:
-    tid = vocab.get(word)
-    return vocab[word] if tid is None else tid
-
-
 def _scan(a: np.ndarray, window: np.ndarray, lo: int,
-          hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Start, length and key (never 0: 0 marks an empty slot) of every token in
-    buf[lo:hi+1], which begins and ends with a space.
+    buf[lo:hi+1], which begins and ends with a space, and which tokens are over 7 bytes.
 
     A token of up to 8 bytes is its own key (its bytes as one little-endian integer,
     shifted up: a bijection, so such keys never collide); a longer one mixes its 8-byte
     words, low bit set. Words are read straight from the buffer through a strided uint64
     view."""
-    word = (a[lo : hi + 1] != _SPACE).view(np.int8)
-    edge = np.flatnonzero(word[1:] - word[:-1])  # +1 before a start, -1 before an end
+    word = a[lo : hi + 1] != _SPACE
+    # a start, then an end, alternately (nonzero on bools is several times faster than
+    # on the int8 difference)
+    edge = np.flatnonzero(word[1:] != word[:-1])
     starts = edge[0::2] + (lo + 1)
     lengths = edge[1::2] - edge[0::2]
     with np.errstate(over="ignore"):
@@ -130,75 +127,81 @@ def _scan(a: np.ndarray, window: np.ndarray, lo: int,
             acc |= np.uint64(1)
             acc[lengths[longer] > _LONG] = 1  # looked up exactly instead
             key[longer] = acc
-    return starts, lengths, key
+    return starts, lengths, key, longer
 
 
 class _Words:
     """The distinct words met so far: an open-addressing hash table of their keys, with
-    each slot's term id and, for a hashed (long) word, where it first occurred."""
+    each slot's term id and, for a hashed (long) word, the length, first and last byte of
+    its first occurrence (`_sig`), which every later token of the key must match."""
 
     def __init__(self, buf: bytes, vocab: Vocab) -> None:
         self.buf, self.vocab = buf, vocab
         self.a = np.frombuffer(buf, dtype=np.uint8)
         self.window = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-        self._resize(_BITS, None)
+        self.bits, self.count = _BITS, 0
+        self.table = np.zeros(1 << _BITS, dtype=np.uint64)
+        self.lut = np.full(1 << _BITS, _UNSET, dtype=np.int32)
+        self.sig = np.zeros(1 << _BITS, dtype=np.int64)
 
     def add(self, starts: np.ndarray, lengths: np.ndarray, keys: np.ndarray,
-            out: np.ndarray) -> bool:
-        """Write the tokens' term ids to `out`; True on a collision of two long words."""
+            longer: np.ndarray, out: np.ndarray) -> bool:
+        """Write the tokens' term ids to `out`; True on a collision of two long words.
+        `longer`: the tokens of over 7 bytes."""
         while self.count + len(keys) >= len(self.table):  # an empty slot for every key
-            self._resize(self.bits + 1, self.table)
+            self._grow()
         slot = self._place(keys)
         np.take(self.lut, slot, out=out, mode="clip")  # clip: unbuffered
+        if len(longer):
+            ln = lengths[longer]
+            at = starts[longer]
+            sig = (ln << 16) | (self.a[at].astype(np.int64) << 8) | self.a[at + ln - 1]
+            sig[ln > _LONG] = 0  # looked up exactly, so never checked
         new = np.flatnonzero(out == _UNSET)
         if len(new):
             fresh, first = np.unique(slot[new], return_index=True)
             first = new[first]
-            self.rep[fresh] = starts[first]
-            self.rep_len[fresh] = lengths[first]
-            self.lut[fresh] = [self._word_id(k, s, ln) for k, s, ln in zip(
-                self.table[fresh].tolist(), starts[first].tolist(), lengths[first].tolist(),
-                strict=True)]
+            self.lut[fresh] = self._term_ids(self.table[fresh].tolist(),
+                                             starts[first].tolist(), lengths[first].tolist())
             out[new] = self.lut[slot[new]]
             self.count += len(fresh)
-        longer = np.flatnonzero(keys & np.uint64(1))
-        longer = longer[lengths[longer] <= _LONG]
+            if len(longer):
+                was = np.zeros(len(keys), dtype=np.int64)  # each new long word's signature
+                was[longer] = sig
+                self.sig[fresh] = was[first]
         if len(longer):
-            at, ln, sl = starts[longer], lengths[longer], slot[longer]
-            other, a = self.rep[sl], self.a
-            if not ((ln == self.rep_len[sl]) & (a[at] == a[other])
-                    & (a[at + ln - 1] == a[other + ln - 1])).all():
+            if not (self.sig[slot[longer]] == sig).all():
                 return True
-        huge = np.flatnonzero(lengths > _LONG)
-        if len(huge):
-            out[huge] = [_term_id(self.vocab, self.buf[s : s + ln]) for s, ln in zip(
-                starts[huge].tolist(), lengths[huge].tolist(), strict=True)]
+            huge = longer[sig == 0]
+            if len(huge):
+                out[huge] = [self.vocab[self.buf[s : s + ln]] for s, ln in zip(
+                    starts[huge].tolist(), lengths[huge].tolist(), strict=True)]
         if self.count > len(self.table) // 2:
-            self._resize(self.bits + 1, self.table)
+            self._grow()
         return False
 
-    def _word_id(self, key: int, start: int, length: int) -> int:
-        if key == 1:  # too long to key: each token is looked up exactly
-            return -1
-        if key & 1:  # the word's bytes are in the buffer
-            return _term_id(self.vocab, self.buf[start : start + length])
-        return _term_id(self.vocab, key.to_bytes(8, "little").lstrip(b"\0"))  # the word
+    def _term_ids(self, keys: list[int], starts: list[int], lengths: list[int]) -> list[int]:
+        """The term ids of new words (the Python work: once per distinct word)."""
+        vocab, buf, out = self.vocab, self.buf, []
+        for key, s, ln in zip(keys, starts, lengths, strict=True):
+            if key == 1:  # too long to key: each token is looked up exactly
+                out.append(-1)
+            elif key & 1:  # the word's bytes are in the buffer
+                out.append(vocab[buf[s : s + ln]])
+            else:  # the key is the word
+                out.append(vocab[key.to_bytes(8, "little").lstrip(b"\0")])
+        return out
 
-    def _resize(self, bits: int, old: np.ndarray | None) -> None:
-        size = 1 << bits
-        self.bits, self.count = bits, 0
+    def _grow(self) -> None:
+        used = np.flatnonzero(self.table)
+        keys, lut, sig = self.table[used], self.lut[used], self.sig[used]
+        self.bits += 1
+        size = 1 << self.bits
         self.table = np.zeros(size, dtype=np.uint64)
-        lut, rep, rep_len = getattr(self, "lut", None), getattr(self, "rep", None), \
-            getattr(self, "rep_len", None)
         self.lut = np.full(size, _UNSET, dtype=np.int32)
-        self.rep = np.zeros(size, dtype=np.int64)
-        self.rep_len = np.zeros(size, dtype=np.int64)
-        if old is not None:
-            used = np.flatnonzero(old)
-            slot = self._place(old[used])
-            self.lut[slot], self.rep[slot], self.rep_len[slot] = lut[used], rep[used], \
-                rep_len[used]
-            self.count = len(used)
+        self.sig = np.zeros(size, dtype=np.int64)
+        slot = self._place(keys)
+        self.lut[slot], self.sig[slot] = lut, sig
 
     def _place(self, keys: np.ndarray) -> np.ndarray:
         """Each key's slot, claiming an empty one for a new key: linear probing, all keys at
