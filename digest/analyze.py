@@ -103,6 +103,26 @@ class Vocab(dict):
         self[word] = tid
         return tid
 
+    def word_ids(self, words: list[bytes]) -> list[int]:
+        """The ids of UTF-8 words: what `self[w]` gives for each, in one loop (the batch
+        tokeniser's per-distinct-word work, without two __missing__ calls per new word)."""
+        get, term_ids, terms, out = self.get, self.term_ids, self.terms, []
+        for raw in words:
+            tid = get(raw)
+            if tid is None:
+                word = raw.decode()
+                tid = get(word)
+                if tid is None:
+                    term = stem(word)
+                    tid = term_ids.get(term)
+                    if tid is None:
+                        tid = term_ids[term] = len(terms)
+                        terms.append(term)
+                    self[word] = tid
+                self[raw] = tid
+            out.append(tid)
+        return out
+
     def ids(self, text: str) -> list[int]:
         toks: list[str] | list[bytes]
         if text.isascii():

@@ -18,7 +18,8 @@ class Clock:
         value = self._now()
         if value.tzinfo is None:
             raise ValueError("Clock returned a naive datetime; every datetime must be aware")
-        return value
+        # Always UTC: the state stores ISO strings and SQLite compares them as text.
+        return value.astimezone(UTC)
 
 
 class FixedClock(Clock):

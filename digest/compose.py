@@ -113,12 +113,13 @@ def keep_best(digest: Digest, keep: int) -> Digest:
     sections = tuple(
         TopicSection(s.topic, tuple(m for m in s.matches if id(m) in kept)) for s in digest.sections
     )
-    dropped = len(digest.matches) - len(kept)
+    dropped = tuple(m for m in digest.matches if id(m) not in kept)
     return Digest(
         digest.issue,
         digest.subscriber,
         tuple(s for s in sections if s.matches),
-        digest.omitted + dropped,
+        digest.omitted + len(dropped),
+        digest.left_out + dropped,
     )
 
 

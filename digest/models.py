@@ -120,6 +120,7 @@ class Digest:
     subscriber: Subscriber
     sections: tuple[TopicSection, ...]
     omitted: int = 0  # matches cut by max_papers (not sent, not marked seen)
+    left_out: tuple[Match, ...] = ()  # those matches (the web version lists them)
 
     @property
     def matches(self) -> tuple[Match, ...]:

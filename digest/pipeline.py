@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,14 @@ def run(
     *,
     dry_run: bool = False,
     progress: Callable[[Delivery], None] | None = None,
+    cadences: Collection[str] | None = None,
 ) -> RunReport:
     """One digest run. With dry_run, everything is rendered into <output>/preview/ and the
-    state is left exactly as it was (the run works on an in-memory copy of it)."""
+    state is left exactly as it was (the run works on an in-memory copy of it). `cadences`
+    limits the run to subscribers of those cadences (the scheduler's weekly job).
+
+    The run reads the clock once: every decision (periods, issue date, fresh papers) is made
+    at that instant, however long fetching or sending takes."""
     from digest.store.lock import run_lock
 
     report = RunReport(started_at=clock.now(), dry_run=dry_run)
@@ -42,7 +47,7 @@ def run(
     with run_lock(config.state_path, wait=config.schedule.lock_wait):
         conn = _open_state(config, dry_run)
         try:
-            _run(config, clock, conn, out_dir, report, dry_run, progress)
+            _run(config, clock, conn, out_dir, report, dry_run, progress, cadences)
         finally:
             conn.close()
     return report
@@ -68,10 +73,12 @@ def _check_folders(config: Config, out_dir: Path) -> None:
             )
 
 
-def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, progress) -> None:
+def _run(
+    config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, progress, cadences
+) -> None:
     from digest.store import deliveries, runs
 
-    now = clock.now()
+    now = report.started_at
     run_id = runs.start(conn, now)
     report.fingerprint = fingerprint(config)
     if config.base_url and not os.environ.get(config.web.secret_env):
@@ -81,16 +88,19 @@ def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, p
         )
     try:
         # 1. fetch: every source, each failure kept local to its source.
-        pool, fresh_ids = fetch(config, clock, conn, report)
-        due = due_subscribers(config, conn, subscribers(config, conn), now, report)
+        pool, fresh_ids = fetch(config, clock, conn, report, now)
+        readers = subscribers(config, conn)
+        # Nobody is mailed after leaving: pending digests of former readers are cancelled.
+        deliveries.cancel_others(conn, {r.key for r in readers}, now)
+        due = due_subscribers(config, conn, readers, now, report, cadences)
 
-        # Nothing new, nobody due, nothing pending, same config as last time: the feeds and
-        # the archive already hold what this run would write. Stop here, cheaply.
+        # Nothing new, nobody due, nothing to send now, same config as last time: the feeds
+        # and the archive already hold what this run would write. Stop here, cheaply.
         quiet = (
             not dry_run  # a preview always renders what it can
             and not report.new_papers
             and not due
-            and not deliveries.pending(conn, with_message=False)
+            and not deliveries.due_count(conn, now)
             and runs.last_fingerprint(conn) == report.fingerprint
         )
         if quiet:
@@ -98,7 +108,7 @@ def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, p
         else:
             # 2. select, 3. render, 4. deliver.
             _select_render_deliver(
-                config, clock, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
+                config, clock, now, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
             )
     except BaseException as exc:
         report.errors.append(f"run failed: {type(exc).__name__}: {exc}")
@@ -111,7 +121,7 @@ def _run(config, clock, conn, out_dir: Path, report: RunReport, dry_run: bool, p
 
 
 def _select_render_deliver(
-    config, clock, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
+    config, clock, now, conn, out_dir, report, dry_run, progress, pool, fresh_ids, due
 ) -> None:
     from digest import select
     from digest.compose import compose_and_plan
@@ -119,31 +129,52 @@ def _select_render_deliver(
     from digest.deliver.disk import DiskOutbox
     from digest.render import Renderer
 
-    now = clock.now()
     issue = make_issue(config, now)
     renderer = Renderer(config)
 
     # 2. select: rank the pool once per topic; every subscriber's digest is cut from that.
     extras = _matching_extras(config, conn)
     topic_matches = select.match_topics(pool, config.topics, now, **extras)
+    matched_ids = {m.paper.id for matches in topic_matches.values() for m in matches}
 
-    # 3. render the issue's feeds and archive page (this issue's fresh papers only) ...
+    # 3. render the issue's feeds (this issue's fresh papers) ...
     fresh = {
         name: [m for m in matches if m.paper.id in fresh_ids]
         for name, matches in topic_matches.items()
     }
-    if config.output.archive:
-        report.files += map(str, renderer.write_archive(conn, issue, fresh, out_dir))
     report.files += map(str, renderer.write_feeds(conn, fresh, issue, out_dir))
     # ... and each due subscriber's digest, one at a time (memory stays flat however many
     # readers). Each is planned in the ledger with its exact bytes BEFORE anything is sent:
     # a crash from here on is resumed by the next run with the same message.
+    in_digests: dict[str, set[str]] = {}  # topic -> papers shown or left out in a digest
     for subscriber in due:
-        digest = digest_for(config, conn, subscriber, issue, topic_matches, now, report, pool)
-        if digest is not None:
-            report.files += compose_and_plan(
-                config, conn, renderer, digest, issue, now, out_dir, preview=dry_run
+        digest = digest_for(
+            config, conn, subscriber, issue, topic_matches, now, report, pool, matched_ids
+        )
+        if digest is None:
+            continue
+        report.files += compose_and_plan(
+            config, conn, renderer, digest, issue, now, out_dir, preview=dry_run
+        )
+        for m in (*digest.matches, *digest.left_out):
+            in_digests.setdefault(m.topic, set()).add(m.paper.id)
+    # ... then the archive page, the emails' web version: the fresh papers and every paper a
+    # digest of this issue showed or cut ("and N more"), including older ones a reader had
+    # not received yet. (Followed-author sections are personal: not published.)
+    if config.output.archive:
+        from digest.store import issues
+
+        for name, matches in topic_matches.items():
+            in_digests.setdefault(name, set()).update(
+                m.paper.id for m in matches if m.paper.id in fresh_ids
             )
+        issues.add(conn, issue.id, in_digests)  # earlier runs of this issue count too
+        listed = issues.papers_of(conn, issue.id)
+        page = {
+            name: [m for m in matches if m.paper.id in listed.get(name, ())]
+            for name, matches in topic_matches.items()
+        }
+        report.files += map(str, renderer.write_archive(conn, issue, page, out_dir))
 
     # 4. deliver every pending digest: this run's, and any a crash or failure left behind.
     # A dry run writes the messages it would send into the preview folder instead.
@@ -164,13 +195,12 @@ def _select_render_deliver(
         report.notes.append("nothing new to deliver")
 
 
-def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunReport):
+def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunReport, now: datetime):
     """Fetch every source; returns the candidate pool and the ids first seen today."""
     from digest.normalize import merge_papers
     from digest.sources import FetchContext, fetch_all
     from digest.store import papers as paper_store
 
-    now = clock.now()
     ctx = FetchContext(
         clock=clock,
         conn=conn,
@@ -198,20 +228,25 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
         else:
             paper_store.record_source(conn, result.name, (p.id for p in result.papers))
         fetched.extend(result.papers)
-    merged = merge_papers(fetched)
+    # One paper, one id: merged within this run, then mapped to the id it was first stored
+    # under (the ledgers are keyed by id: that is what "never twice" rests on).
+    merged = paper_store.resolve_ids(conn, merge_papers(fetched))
     first_seen = paper_store.upsert(conn, merged, now)
     # The pool: this run's papers plus recent ones, so nothing is skipped because a source
     # or a delivery failed on the day it first appeared.
     since = now - timedelta(days=config.selection.lookback_days)
     pool: dict[str, Paper] = {}
-    for paper, _seen in paper_store.recent(conn, since):
+    seen_at: dict[str, datetime] = {}
+    for paper, at in paper_store.recent(conn, since):
         pool[paper.id] = paper
+        seen_at[paper.id] = at
     for paper in merged:
         pool[paper.id] = paper
+    seen_at.update(first_seen)
+    # This issue's papers: every one first seen today (by this run or an earlier one), so a
+    # second run the same day keeps the archive page and feeds whole even if a source fails.
     today = now.astimezone(config.zone).date()
-    fresh_ids = {
-        pid for pid, at in first_seen.items() if at.astimezone(config.zone).date() == today
-    }
+    fresh_ids = {pid for pid, at in seen_at.items() if at.astimezone(config.zone).date() == today}
     report.papers = len(pool)
     report.new_papers = sum(1 for at in first_seen.values() if at == now)
     return list(pool.values()), fresh_ids
@@ -248,22 +283,23 @@ def due_subscribers(
     candidates: list[Subscriber],
     now: datetime,
     report: RunReport,
+    cadences: Collection[str] | None = None,
 ) -> list[Subscriber]:
-    """The subscribers whose period has come (their cadence, in their timezone) and who have
-    no digest for this period in the ledger yet."""
+    """The subscribers who have no digest in the ledger for their current period (their
+    cadence, in their timezone). The ledger decides, not clock times: a digest planned
+    just after midnight belongs to the period of the run's instant, and no other."""
     from digest import cadence
     from digest.store import deliveries
 
     due = []
     for subscriber in candidates:
         key = subscriber.key
-        last = deliveries.last_sent(conn, key)
-        if not cadence.is_due(subscriber, last.updated_at if last else None, now, config.timezone):
-            report.skipped[key] = "not due (already sent this period)" if last else "not due yet"
+        if cadences is not None and subscriber.cadence not in cadences:
+            report.skipped[key] = f"{subscriber.cadence} digests are not part of this run"
             continue
         period = cadence.period_key(subscriber, now, config.timezone)
-        if deliveries.get(conn, key, period) is not None:
-            report.skipped[key] = f"a digest for {period} is already in the ledger"
+        if deliveries.has_period(conn, key, period):
+            report.skipped[key] = f"not due: the digest for {period} is already in the ledger"
             continue
         due.append(subscriber)
     return due
@@ -277,19 +313,23 @@ def digest_for(
     topic_matches: dict[str, list[Match]],
     now: datetime,
     report: RunReport,
-    pool: Sequence[Paper] = (),
+    pool: Sequence[Paper],
+    matched_ids: Collection[str],
 ) -> Digest | None:
-    """The subscriber's new papers: never one already sent or promised to a pending digest."""
+    """The subscriber's new papers: never one already sent or promised to a pending digest.
+    Only the candidates are looked up in the ledger, not the reader's whole history."""
     from digest import cadence, select
     from digest.store import deliveries, ledger
 
     key = subscriber.key
     period = cadence.period_key(subscriber, now, config.timezone)
-    exclude = ledger.sent_ids(conn, key) | deliveries.pending_paper_ids(conn, key)
+    candidates = [p.id for p in pool] if subscriber.authors else matched_ids
+    exclude = ledger.sent_among(conn, key, candidates) | deliveries.pending_paper_ids(conn, key)
     personal = Issue(id=period, date=issue.date, generated_at=issue.generated_at, title=issue.title)
     topic_order = [t.name for t in config.topics]
+    limits = {t.name: t.max_papers for t in config.topics}
     digest = select.build_digest(
-        personal, subscriber, topic_matches, exclude, topic_order, papers=pool
+        personal, subscriber, topic_matches, exclude, topic_order, papers=pool, topic_limits=limits
     )
     report.selected[key] = len(digest.matches)
     if digest.is_empty and not subscriber.send_empty:

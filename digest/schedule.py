@@ -32,7 +32,8 @@ log = logging.getLogger("digest.schedule")
 
 SUCCESS = ("ok", "partial")  # a run that delivered what it could; failures are retried
 
-RunFunction = Callable[[Config, Clock], Any]  # pipeline.run's shape: returns a RunReport
+# pipeline.run's shape: run(config, clock, cadences=...) returns a RunReport.
+RunFunction = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,18 @@ def _when(row: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def run_once(config: Config, clock: Clock, run: RunFunction, reason: str) -> int:
-    """One tick: run the pipeline, log the outcome, never raise (the scheduler goes on)."""
+def run_once(
+    config: Config,
+    clock: Clock,
+    run: RunFunction,
+    reason: str,
+    cadences: tuple[str, ...] | None = None,
+) -> int:
+    """One tick: run the pipeline for the job's cadences (None: every subscriber), log the
+    outcome, never raise (the scheduler goes on)."""
     log.info("starting a run (%s)", reason)
     try:
-        report = run(config, clock)
+        report = run(config, clock, cadences=cadences)
     except LockedError as exc:
         log.warning("skipped this run: %s (the next run catches up)", exc.message)
         return EXIT_FAILURE
@@ -176,10 +184,10 @@ def run_once(config: Config, clock: Clock, run: RunFunction, reason: str) -> int
     return int(getattr(report, "exit_code", EXIT_OK))
 
 
-def _pipeline_run(config: Config, clock: Clock) -> Any:
+def _pipeline_run(config: Config, clock: Clock, cadences=None) -> Any:
     from digest import pipeline
 
-    return pipeline.run(config, clock)
+    return pipeline.run(config, clock, cadences=cadences)
 
 
 class DigestScheduler:
@@ -211,10 +219,13 @@ class DigestScheduler:
             },
         )
         for job in self.jobs:
+            # A job for every cadence serves everyone; a daily-only or weekly-only job (when
+            # schedule.weekly_cron differs from schedule.cron) serves only its readers.
+            only = None if set(job.cadences) >= {"daily", "weekly"} else tuple(job.cadences)
             self.scheduler.add_job(
                 self._tick,
                 job.trigger,
-                args=(f"scheduled: {job.label}",),
+                args=(f"scheduled: {job.label}", only),
                 id=job.id,
                 name=job.label,
             )
@@ -268,13 +279,13 @@ class DigestScheduler:
         fire, job = found
         log.info("next run due %s (%s)", describe(fire, self.config.zone), job.label)
 
-    def _tick(self, reason: str) -> None:
+    def _tick(self, reason: str, cadences: tuple[str, ...] | None = None) -> None:
         with self._busy:
             self._in_flight += 1
-            if self._catch_up:
-                self._catch_up, reason = False, "catch-up"
+            if self._catch_up:  # a catch-up serves everyone who is due
+                self._catch_up, reason, cadences = False, "catch-up", None
         try:
-            self.results.append(run_once(self.config, self.clock, self._run, reason))
+            self.results.append(run_once(self.config, self.clock, self._run, reason, cadences))
         finally:
             with self._busy:
                 self._in_flight -= 1

@@ -4,7 +4,9 @@ A topic matches a paper when its query matches (digest/query.py), when the paper
 one of its `similar_to` examples (digest/similar.py), or when one of its `authors` wrote it.
 A topic with none of the three is a trending topic: every paper, ranked by popularity.
 Scores are on the documented 0..1 scale of digest/rank.py (plus boosts); papers under
-`min_score` are dropped, then the best `max_papers` are kept.
+`min_score` are dropped. A topic's `max_papers` is applied per reader in build_digest, after
+the papers they already received are removed (cutting the shared ranking first would hide
+the lower-ranked papers from every reader for good).
 
 The index is built once per call from `papers` (the new ones) and shared by every topic;
 `history` is only read to find `similar_to` examples, by id or title (digest/similar.py
@@ -14,7 +16,7 @@ PaperLookup), so its size barely matters. numpy/scipy are imported on first use 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +36,7 @@ def match_topics(
     vector_cache: Any = None,
     embedder: Any = None,
 ) -> dict[str, list[Match]]:
-    """Every topic's matches, best first, after its min_score and max_papers cut.
+    """Every topic's matches, best first, after its min_score cut.
 
     `history` is where `similar_to` entries are looked up besides `papers`: older papers,
     or a function from an entry (an id or a title) to its paper or None, so a long
@@ -49,8 +51,9 @@ def match_topics(
 class _Batch:
     """What every topic shares: the papers, their index and TF-IDF model, built lazily."""
 
-    def __init__(self, papers: list[Paper], history: Any, now: datetime,
-                 vector_cache: Any, embedder: Any) -> None:
+    def __init__(
+        self, papers: list[Paper], history: Any, now: datetime, vector_cache: Any, embedder: Any
+    ) -> None:
         self.papers, self.history, self.now = papers, history, now
         self.vector_cache, self._embedder = vector_cache, embedder
         self._index: Any = None
@@ -146,13 +149,12 @@ class _Batch:
             pinned[at_author] = True
             rel = rel.copy()
             rel[at_author] = 1.0
-        score = rel + rank.boosts(self.papers, docs, topic.boost_upvotes,
-                                  topic.boost_recency, self.now)
+        score = rel + rank.boosts(
+            self.papers, docs, topic.boost_upvotes, topic.boost_recency, self.now
+        )
         keep = pinned | (score >= topic.min_score)
         docs, score = docs[keep], score[keep]
         order = np.lexsort((docs, -score))  # best first; ties keep source order
-        if topic.max_papers:
-            order = order[: topic.max_papers]
         out = []
         kept = docs[order]
         if result is not None:  # where each kept paper sits in the query's result
@@ -240,6 +242,7 @@ def build_digest(
     topic_order: Sequence[str],
     *,
     papers: Sequence[Paper] = (),
+    topic_limits: Mapping[str, int | None] | None = None,
 ) -> Digest:
     """The subscriber's digest: "Followed authors" first (papers by subscriber.authors,
     found among every topic's matches and `papers`), then their topics (empty: all) in
@@ -249,8 +252,9 @@ def build_digest(
     tie); excluded ids are dropped. When there are more than max_papers, followed authors
     come first, then the topics take turns, each giving its next-best paper (round-robin
     by rank), so every topic gets a fair share whatever its score scale (a trending
-    topic's popularity is not comparable with a query's relevance). `omitted` counts the
-    papers cut (not sent, not marked seen)."""
+    topic's popularity is not comparable with a query's relevance). `topic_limits` caps a
+    topic's papers per digest (its max_papers), after the exclusions. `omitted` counts the
+    papers cut (not sent, not marked seen: the next digest brings them)."""
     excluded = set(exclude)
     wanted = set(subscriber.topics or topic_order)
     order = [name for name in topic_order if name in wanted]
@@ -276,13 +280,23 @@ def build_digest(
             prior = best.get(pid)
             score = max(1.0, prior[2].score) if prior else 1.0
             why = (Reason("author", author, "author"), *(prior[2].reasons if prior else ()))
-            best[pid] = ((0, -score, -1, pos), AUTHORS_SECTION,
-                         Match(paper, AUTHORS_SECTION, score, tuple(dict.fromkeys(why))))
+            best[pid] = (
+                (0, -score, -1, pos),
+                AUTHORS_SECTION,
+                Match(paper, AUTHORS_SECTION, score, tuple(dict.fromkeys(why))),
+            )
     queues: dict[str, list[tuple[tuple, Match]]] = {}
     for key, section, m in sorted(best.values(), key=lambda item: item[0]):
         queues.setdefault(section, []).append((key, m))
     ranked = list(queues.pop(AUTHORS_SECTION, []))
+    limits = topic_limits or {}
     lanes = [queues.get(name, []) for name in order]
+    over_cap: list[Match] = []
+    for i, name in enumerate(order):
+        limit = limits.get(name)
+        if limit is not None and len(lanes[i]) > limit:
+            over_cap += [m for _, m in lanes[i][limit:]]
+            lanes[i] = lanes[i][:limit]
     for turn in range(max((len(lane) for lane in lanes), default=0)):
         ranked.extend(lane[turn] for lane in lanes if turn < len(lane))
     kept = ranked[: subscriber.max_papers]
@@ -296,4 +310,5 @@ def build_digest(
         if chosen:
             chosen.sort(key=lambda item: item[0])
             sections.append(TopicSection(name, tuple(m for _, m in chosen)))
-    return Digest(issue, subscriber, tuple(sections), omitted=len(ranked) - len(kept))
+    left_out = (*(m for _, m in ranked[len(kept) :]), *over_cap)
+    return Digest(issue, subscriber, tuple(sections), omitted=len(left_out), left_out=left_out)

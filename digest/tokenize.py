@@ -38,7 +38,7 @@ _TABLE = bytes(
     else c if (c < 128 and chr(c).isdigit()) or c >= 128 else _SPACE
     for c in range(256)
 )
-_CHUNK = 1 << 19  # bytes per chunk (cut at a space): its temporaries stay in cache
+_CHUNK = 1 << 20  # bytes per chunk (cut at a space): its temporaries stay in cache
 _BITS = 17  # the table's first size: more slots than a chunk has tokens
 _LONG = 48
 _MASKS = np.array([(1 << (8 * i)) - 1 for i in range(9)], dtype=np.uint64)
@@ -182,14 +182,16 @@ class _Words:
 
     def _term_ids(self, keys: list[int], starts: list[int], lengths: list[int]) -> list[int]:
         """The term ids of new words (the Python work: once per distinct word)."""
-        vocab, buf, out = self.vocab, self.buf, []
-        for key, s, ln in zip(keys, starts, lengths, strict=True):
+        buf, words, where = self.buf, [], []
+        for i, (key, s, ln) in enumerate(zip(keys, starts, lengths, strict=True)):
             if key == 1:  # too long to key: each token is looked up exactly
-                out.append(-1)
-            elif key & 1:  # the word's bytes are in the buffer
-                out.append(vocab[buf[s : s + ln]])
-            else:  # the key is the word
-                out.append(vocab[key.to_bytes(8, "little").lstrip(b"\0")])
+                continue
+            where.append(i)
+            # a long word's bytes are in the buffer; a short word is its key
+            words.append(buf[s : s + ln] if key & 1 else key.to_bytes(8, "little").lstrip(b"\0"))
+        out = [-1] * len(keys)
+        for i, tid in zip(where, self.vocab.word_ids(words), strict=True):
+            out[i] = tid
         return out
 
     def _grow(self) -> None:

@@ -226,3 +226,72 @@ def test_golden_eml_of_the_sample_run(tmp_path, golden):
     # Without base_url the web version is the archive page on disk: mask the folder.
     result = "\n".join(out).replace(tmp_path.resolve().as_uri(), "file:///TMP")
     golden("run/reader@example.org.eml.txt", result)
+
+
+def test_the_web_version_lists_every_paper_of_the_digests_that_link_to_it(tmp_path):
+    """A reader added on day 2 gets papers first seen on day 1; the archive page their
+    email links to must list them (and the ones cut with "and N more")."""
+    base = {
+        "sources": [{"name": "sample", "type": "sample"}],
+        "topics": [{"name": "LLM", "query": "LLM"}],
+        "subscribers": [{"email": "a@example.org", "max_papers": 5}],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(base))
+    assert digest("run", cwd=tmp_path).returncode == 0
+    base["subscribers"].append({"email": "b@example.org", "max_papers": 5})
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(base))
+    data = report(digest("run", "--json", cwd=tmp_path, now="2026-12-02T07:00:00+00:00"))
+    assert data["selected"]["b@example.org"] == 5
+    page = (tmp_path / "out" / "archive" / "2026-12-02.html").read_text()
+    text = (tmp_path / "out" / "mail" / "2026-12-02" / "b@example.org.txt").read_text()
+    assert "and " in text and "more papers" in text
+    titles = [line.split(". ", 1)[1] for line in text.splitlines() if line[:3] in {"1. ", "2. "}]
+    assert titles and all(t.split(":")[0].strip()[:25] in page for t in titles)
+    assert "No new papers" not in page
+
+
+def test_a_second_run_the_same_day_keeps_the_archive_page_whole(tmp_path):
+    first = [{"title": f"LLM paper number {i}", "id": f"2401.0000{i}"} for i in range(3)]
+    (tmp_path / "papers.jsonl").write_text("".join(json.dumps(p) + "\n" for p in first))
+    (tmp_path / "more.jsonl").write_text(json.dumps({"title": "LLM paper late", "id": "2401.00009"}))
+    config = {
+        "sources": [{"name": "a", "type": "file", "path": "papers.jsonl"},
+                    {"name": "b", "type": "file", "path": "more.jsonl"}],
+        "topics": [{"name": "LLM", "query": "LLM"}],
+        "subscribers": [{"email": "a@example.org"}],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    assert digest("run", cwd=tmp_path).returncode == 0
+    (tmp_path / "papers.jsonl").unlink()  # source a fails at noon; b brings one more paper
+    (tmp_path / "more.jsonl").write_text(json.dumps({"title": "LLM paper noon", "id": "2401.00010"}))
+    assert digest("run", cwd=tmp_path, now="2026-12-01T12:00:00+00:00").returncode == 3
+    page = (tmp_path / "out" / "archive" / "2026-12-01.html").read_text()
+    for title in ("LLM paper number 0", "LLM paper number 2", "LLM paper late", "LLM paper noon"):
+        assert title in page, title
+
+
+def test_a_paper_known_under_another_id_is_never_sent_twice(tmp_path):
+    """Day 1: a journal's record (a DOI). Day 2: arXiv's record of the same paper, carrying
+    that DOI; and a title-only record of a paper arXiv brings later."""
+    day1 = [
+        {"title": "LLM routing with budgets", "doi": "10.1234/abc.5", "abstract": "LLM."},
+        {"title": "Sparse LLM kernels revisited", "abstract": "About LLM kernels."},
+    ]
+    day2 = [
+        {"title": "LLM Routing with Budgets", "id": "2603.01234", "doi": "10.1234/ABC.5"},
+        {"title": "Sparse LLM Kernels Revisited", "id": "2603.04321"},
+        {"title": "A genuinely new LLM paper", "id": "2603.09999"},
+    ]
+    config = {
+        "sources": [{"name": "f", "type": "file", "path": "papers.jsonl"}],
+        "topics": [{"name": "LLM", "query": "LLM"}],
+        "subscribers": [{"email": "a@example.org"}],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "papers.jsonl").write_text("".join(json.dumps(p) + "\n" for p in day1))
+    assert report(digest("run", "--json", cwd=tmp_path))["selected"]["a@example.org"] == 2
+    (tmp_path / "papers.jsonl").write_text("".join(json.dumps(p) + "\n" for p in day2))
+    data = report(digest("run", "--json", cwd=tmp_path, now="2026-12-02T07:00:00+00:00"))
+    assert data["selected"]["a@example.org"] == 1
+    text = (tmp_path / "out" / "mail" / "2026-12-02" / "a@example.org.txt").read_text()
+    assert "genuinely new" in text and "Routing" not in text and "Kernels" not in text

@@ -173,3 +173,36 @@ def test_terminal_progress_is_silent_off_a_terminal():
     bar(Delivery(A, "x", "sent"))
     bar.close()
     assert pipe.getvalue() == "" and bar.line() == "sending 1 (1 sent)"
+
+
+class _UnsubscribeDuringSend(DiskOutbox):
+    """A disk outbox whose first send is when a reader clicks one-click unsubscribe."""
+
+    def __init__(self, out_dir, conn, who):
+        super().__init__(out_dir)
+        self.conn, self.who, self.sent = conn, who, []
+
+    def send(self, row):
+        if not self.sent:
+            unsubscribe(self.conn, self.who, T0)
+        self.sent.append(row.subscriber)
+        return super().send(row)
+
+
+def test_an_unsubscribe_during_a_batch_wins(conn, tmp_path):
+    """The batch listed B's row before B left: the claim, made in one transaction with the
+    opt-out check, still stops it (with parallel workers the same claim runs per row)."""
+    plan_rows(conn, [A, B, "c@example.org"])
+    outbox = _UnsubscribeDuringSend(tmp_path / "out", conn, B)
+    report = deliver_pending(conn, outbox, clock())
+    assert B not in outbox.sent
+    assert deliveries.get(conn, B, "2026-12-01").state == "cancelled"
+    assert {d.subscriber for d in report if d.state == "sent"} == {A, "c@example.org"}
+    assert report.left_pending == 0
+
+
+def test_a_plan_for_an_unsubscribed_reader_is_refused(conn):
+    unsubscribe(conn, A, T0)
+    assert not deliveries.plan(conn, subscriber=A, issue_id="2026-12-02", method="disk",
+                               message_id="x", paper_ids=("p",), message=b"m", at=T0)
+    assert deliveries.get(conn, A, "2026-12-02") is None

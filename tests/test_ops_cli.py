@@ -363,6 +363,8 @@ def _ledger(state, rows):
             deliveries.plan(conn, subscriber=subscriber, issue_id=issue, method="smtp",
                             message_id=f"<{subscriber}>", paper_ids=("p1",), message=b"m", at=at)
             if final == "sent":
+                row = deliveries.get(conn, subscriber, issue)
+                assert deliveries.claim(conn, row, at)
                 deliveries.mark_sent(conn, subscriber, issue, at, attempts=1)
             elif final != "planned":
                 deliveries.set_state(conn, subscriber, issue, final, at, **extra)

@@ -39,9 +39,11 @@ class Recorder:
         self.done = threading.Event()
         self.hold = hold
         self.order: list[str] = []
+        self.cadences: list[tuple[str, ...] | None] = []
 
-    def __call__(self, config, clock):
+    def __call__(self, config, clock, cadences=None):
         self.calls.append(clock.now())
+        self.cadences.append(cadences)
         self.order.append("run started")
         self.started.set()
         if self.hold:
@@ -291,7 +293,7 @@ def test_a_locked_state_skips_the_tick_and_goes_on(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="digest")
     calls = []
 
-    def locked(config, clock):
+    def locked(config, clock, cadences=None):
         calls.append(1)
         raise LockedError("another digest run holds the lock on state.sqlite (pid 1)")
 
@@ -312,7 +314,7 @@ def test_a_crashing_run_does_not_stop_the_scheduler(tmp_path, caplog):
     recorder = Recorder()
     broke = threading.Event()
 
-    def broken(config, clock):
+    def broken(config, clock, cadences=None):
         broke.set()
         raise RuntimeError("boom")
 
@@ -487,3 +489,20 @@ def test_sigterm_while_starting_up_exits_0(tmp_path):
     assert code == 0, err
     assert "received SIGTERM: stopping" in err
     assert "next run due" not in err
+
+
+def test_a_separate_weekly_cron_runs_only_weekly_readers(tmp_path):
+    """schedule.weekly_cron is when weekly digests go out: its job serves weekly readers
+    only, and the daily job daily readers only."""
+    config = make_config(tmp_path, schedule={"cron": "0 7 * * *", "weekly_cron": "30 8 * * 5"})
+    recorder = Recorder()
+    sched = DigestScheduler(config, FixedClock(T0), run=recorder)
+    by_cron = {job.cron: job.id for job in sched.jobs}
+    sched.scheduler.start(paused=True)
+    try:
+        for cron in ("0 7 * * *", "30 8 * * 5"):
+            job = sched.scheduler.get_job(by_cron[cron])
+            job.func(*job.args)
+    finally:
+        sched.scheduler.shutdown(wait=False)
+    assert recorder.cadences == [("daily",), ("weekly",)]

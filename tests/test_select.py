@@ -61,7 +61,7 @@ def test_default_digest_gives_every_topic_a_share(tmp_path):
 # ------------------------------------------------------------------ trending
 def test_trending_ranks_by_upvotes_and_comments():
     papers = hf_papers()
-    ranked = match_topics(papers, [topic("Hot", max_papers=10)], NOW)["Hot"]
+    ranked = match_topics(papers, [topic("Hot")], NOW)["Hot"][:10]
     assert len(ranked) == 10
     assert [m.paper.title.split(":")[0] for m in ranked[:3]] == [
         "EvoArena", "MiniMax Sparse Attention", "Robust-U1"]
@@ -94,8 +94,22 @@ def test_min_score_and_max_papers_cut():
     assert cut and len(cut) < len(everything)
     assert all(m.score >= 0.5 for m in cut)
     assert cut == [m for m in everything if m.score >= 0.5]
-    top3 = match_topics(papers, [topic(query="inference", max_papers=3)], NOW)["T"]
-    assert top3 == everything[:3]
+    # max_papers does not cut the shared ranking: it is applied per reader (build_digest).
+    capped = match_topics(papers, [topic(query="inference", max_papers=3)], NOW)["T"]
+    assert capped == everything
+
+
+def test_a_topic_cap_applies_after_the_papers_already_sent():
+    """Regression: cutting the shared ranking to max_papers before removing what a reader
+    already got left papers 3 and 4 unsent for ever."""
+    papers = seed_papers()
+    ranked = match_topics(papers, [topic(query="inference")], NOW)
+    ids = [m.paper.id for m in ranked["T"]]
+    sub = Subscriber("r@example.org", max_papers=50)
+    day1 = build_digest(ISSUE, sub, ranked, [], ["T"], topic_limits={"T": 2})
+    assert list(day1.paper_ids) == ids[:2] and day1.omitted == len(ids) - 2
+    day2 = build_digest(ISSUE, sub, ranked, ids[:2], ["T"], topic_limits={"T": 2})
+    assert list(day2.paper_ids) == ids[2:4]
 
 
 def test_no_papers_and_no_topics():

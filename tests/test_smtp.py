@@ -182,9 +182,19 @@ def test_missing_password_variable_is_a_clear_error(conn, tmp_path, monkeypatch)
     assert states(conn) == {A: "planned"}
 
 
+def test_unknown_mailboxes_do_not_pause_the_batch(conn, tmp_path):
+    addresses = [f"r{i}@example.org" for i in range(6)]
+    with SmtpServer({a: ["550 5.1.1 unknown"] for a in addresses[:5]}) as server:
+        plan_rows(conn, addresses)
+        report, _ = run(conn, smtp_config(server.port, tmp_path, pause_after_failures=3))
+    assert not report.paused and report.left_pending == 0
+    assert list(states(conn).values()).count("perm-failed") == 5
+    assert states(conn)[addresses[5]] == "sent"
+
+
 def test_pause_after_consecutive_failures(conn, tmp_path):
     addresses = [f"r{i}@example.org" for i in range(6)]
-    with SmtpServer({a: ["550 5.1.1 unknown"] for a in addresses}) as server:
+    with SmtpServer({a: ["550 5.7.1 relaying denied"] for a in addresses}) as server:
         plan_rows(conn, addresses)
         report, _ = run(conn, smtp_config(server.port, tmp_path, pause_after_failures=3))
     assert report.paused and report.left_pending == 3 and "paused" in report.summary()

@@ -168,8 +168,9 @@ def deliver_pending(
             for row in due:
                 if run.stop.is_set():
                     break
-                row = run.mark_sending(row)
-                run.record(row, run.attempt(row))
+                claimed = run.mark_sending(row)
+                if claimed is not None:
+                    run.record(claimed, run.attempt(claimed))
         else:
             _parallel(run, due, workers)
     finally:
@@ -196,21 +197,24 @@ def _parallel(run: _Run, rows: list[LedgerRow], workers: int) -> None:
     errors: list[BaseException] = []
 
     def worker() -> None:
-        conn = open_db(path)
+        conn = None
         try:
+            conn = open_db(path)
             mine = run.using(conn)
             while not run.stop.is_set():
                 try:
                     row = work.get_nowait()
                 except queue.Empty:
                     return
-                row = mine.mark_sending(row)
-                mine.record(row, mine.attempt(row))
+                claimed = mine.mark_sending(row)
+                if claimed is not None:
+                    mine.record(claimed, mine.attempt(claimed))
         except BaseException as exc:  # surfaced in the calling thread below
             errors.append(exc)
             run.stop.set()
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     threads = [
         threading.Thread(target=worker, name=f"digest-send-{n}", daemon=True)
@@ -234,13 +238,21 @@ def _coordinated(run: _Run, rows: list[LedgerRow], workers: int) -> None:
                 row = next(queue_, None)
                 if row is None:
                     break
-                row = run.mark_sending(row)
-                in_flight[pool.submit(run.attempt, row)] = row
+                claimed = run.mark_sending(row)
+                if claimed is not None:
+                    in_flight[pool.submit(run.attempt, claimed)] = claimed
             if not in_flight:
                 break
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 run.record(in_flight.pop(future), future.result())
+
+
+def _mailbox_refused(outcome: SendOutcome) -> bool:
+    """A permanent refusal of the recipient's mailbox itself (RFC 3463 X.1.x statuses)."""
+    import re
+
+    return outcome.permanent and bool(re.search(r"\b5\.1\.\d{1,3}\b", outcome.detail))
 
 
 def _database_file(conn: sqlite3.Connection) -> str | None:
@@ -267,6 +279,7 @@ class _Run:
         self.lock = threading.Lock()
         self.results: list[Delivery] = []
         self.failures_in_a_row = 0
+        self.skipped = 0  # rows cancelled (an unsubscribe) after the batch began
         self.paused = False
         self.aborted: str | None = None
         self.waiting = 0
@@ -279,18 +292,18 @@ class _Run:
             self.aborted = reason
         self.stop.set()
 
-    def mark_sending(self, row: LedgerRow, conn: sqlite3.Connection | None = None) -> LedgerRow:
-        """Mark the row sending and load its message (one at a time: memory stays flat)."""
+    def mark_sending(
+        self, row: LedgerRow, conn: sqlite3.Connection | None = None
+    ) -> LedgerRow | None:
+        """Claim the row (mark it sending) and load its message, one at a time so memory
+        stays flat. None when it may no longer be sent: its reader unsubscribed or it was
+        cancelled after the batch began."""
         conn = conn or self.conn
         with self.lock:
-            ledger.set_state(
-                conn,
-                row.subscriber,
-                row.issue_id,
-                "sending",
-                self.clock.now(),
-                next_attempt_at=row.next_attempt_at,
-            )
+            claimed = ledger.claim(conn, row, self.clock.now())
+            if not claimed:
+                self.skipped += 1
+                return None
             fault("after_sending_mark")
         return ledger.with_message_of(conn, row)
 
@@ -329,7 +342,13 @@ class _Run:
                 self.failures_in_a_row = 0
             else:
                 result = self._failed(conn, row, outcome, tries, at)
-                self.failures_in_a_row += 1
+                # A refusal of one mailbox (enhanced status 5.1.x: user unknown, bad
+                # address) says nothing about the server and does not count towards a pause;
+                # any other failure in a row (4xx, drops, 5.7.1 relaying denied...) does.
+                if _mailbox_refused(outcome):
+                    self.failures_in_a_row = 0
+                else:
+                    self.failures_in_a_row += 1
             self.results.append(result)
             if self.progress:
                 self.progress(result)
@@ -367,7 +386,7 @@ class _Run:
             deliveries=tuple(self.results),
             paused=self.paused,
             aborted=self.aborted,
-            left_pending=due - len(self.results),
+            left_pending=due - len(self.results) - self.skipped,
             waiting=self.waiting,
         )
 
@@ -378,7 +397,7 @@ class _On:
     def __init__(self, run: _Run, conn: sqlite3.Connection) -> None:
         self.run, self.conn = run, conn
 
-    def mark_sending(self, row: LedgerRow) -> LedgerRow:
+    def mark_sending(self, row: LedgerRow) -> LedgerRow | None:
         return self.run.mark_sending(row, self.conn)
 
     def attempt(self, row: LedgerRow) -> Attempt:

@@ -24,6 +24,7 @@ SCHEMA_MODULES = (
     "digest.store.subscribers",
     "digest.store.vectors",
     "digest.store.tokens",
+    "digest.store.issues",
 )
 
 

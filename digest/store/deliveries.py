@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (subscriber, issue_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state);
+CREATE INDEX IF NOT EXISTS deliveries_subscriber ON deliveries (subscriber, state, updated_at);
 CREATE TABLE IF NOT EXISTS delivery_messages (
     subscriber TEXT NOT NULL,
     issue_id   TEXT NOT NULL,
@@ -99,8 +100,12 @@ def plan(
     message: bytes | None,
     at: datetime,
 ) -> bool:
-    """Insert a planned delivery. False if one already exists for (subscriber, issue)."""
+    """Insert a planned delivery. False if one already exists for (subscriber, issue), or
+    if the address unsubscribed (checked in the same transaction: an opt-out that lands
+    while a large fan-out is being composed still wins)."""
     with immediate(conn):
+        if conn.execute("SELECT 1 FROM unsubscribed WHERE email = ?", (subscriber,)).fetchone():
+            return False
         cur = conn.execute(
             "INSERT OR IGNORE INTO deliveries (subscriber, issue_id, state, method, message_id,"
             " paper_ids, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -183,10 +188,13 @@ def mark_sent(
             "SELECT paper_ids FROM deliveries WHERE subscriber = ? AND issue_id = ?",
             (subscriber, issue_id),
         ).fetchone()
+        # Only a row being sent becomes sent: one cancelled meanwhile (the reader left while
+        # the message was on its way) stays cancelled. The papers did reach the reader, so
+        # they are recorded either way.
         conn.execute(
             "UPDATE deliveries SET state = 'sent', updated_at = ?, last_error = NULL,"
             " next_attempt_at = NULL, attempts = attempts + ?"
-            " WHERE subscriber = ? AND issue_id = ?",
+            " WHERE subscriber = ? AND issue_id = ? AND state = 'sending'",
             (at.isoformat(), attempts, subscriber, issue_id),
         )
         if row is not None:
@@ -289,3 +297,60 @@ def purge_messages(conn: sqlite3.Connection) -> int:
             PENDING,
         )
         return cur.rowcount
+
+
+def claim(conn: sqlite3.Connection, row: LedgerRow, at: datetime) -> bool:
+    """Mark a row `sending` just before its message is handed over. False when it may no
+    longer be sent: cancelled, already finished, or its reader unsubscribed since the batch
+    began (the check and the change are one transaction)."""
+    marks = ",".join("?" * len(PENDING))
+    with immediate(conn):
+        cur = conn.execute(
+            "UPDATE deliveries SET state = 'sending', updated_at = ?"
+            f" WHERE subscriber = ? AND issue_id = ? AND state IN ({marks})"
+            " AND NOT EXISTS (SELECT 1 FROM unsubscribed WHERE email = deliveries.subscriber)",
+            (at.isoformat(), row.subscriber, row.issue_id, *PENDING),
+        )
+        if cur.rowcount == 1:
+            return True
+        # An opt-out that arrived after the batch started: cancel the row for good.
+        conn.execute(
+            f"UPDATE deliveries SET state = 'cancelled', updated_at = ?"
+            f" WHERE subscriber = ? AND issue_id = ? AND state IN ({marks})",
+            (at.isoformat(), row.subscriber, row.issue_id, *PENDING),
+        )
+        return False
+
+
+def has_period(conn: sqlite3.Connection, subscriber: str, issue_id: str) -> bool:
+    """Whether the subscriber already has a digest (in any state but cancelled) for this
+    period: the one-digest-per-period rule, decided by the ledger, not by clock times."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM deliveries WHERE subscriber = ? AND issue_id = ?"
+            " AND state <> 'cancelled'",
+            (subscriber, issue_id),
+        ).fetchone()
+        is not None
+    )
+
+
+def due_count(conn: sqlite3.Connection, now: datetime) -> int:
+    """Pending rows that may be tried now (not waiting for a later retry)."""
+    marks = ",".join("?" * len(PENDING))
+    return conn.execute(
+        f"SELECT COUNT(*) FROM deliveries WHERE state IN ({marks})"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+        (*PENDING, now.isoformat()),
+    ).fetchone()[0]
+
+
+def cancel_others(conn: sqlite3.Connection, keep: set[str], at: datetime) -> int:
+    """Cancel the pending rows of readers who are no longer subscribers (removed from
+    config.yaml, or a web subscription that ended): nobody is mailed after leaving."""
+    marks = ",".join("?" * len(PENDING))
+    rows = conn.execute(
+        f"SELECT DISTINCT subscriber FROM deliveries WHERE state IN ({marks})", PENDING
+    ).fetchall()
+    gone = [r[0] for r in rows if r[0] not in keep]
+    return sum(cancel_pending(conn, who, at) for who in gone)

@@ -24,6 +24,22 @@ def sent_ids(conn: sqlite3.Connection, subscriber: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def sent_among(conn: sqlite3.Connection, subscriber: str, ids: Iterable[str]) -> set[str]:
+    """Which of `ids` were already sent to the subscriber: indexed lookups of the candidates
+    only, so the cost does not grow with the reader's history."""
+    ids = list(ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT paper_id FROM sent_papers WHERE subscriber = ? AND paper_id IN ({marks})",
+            (subscriber, *chunk),
+        )
+        found.update(r[0] for r in rows)
+    return found
+
+
 def record_sent(
     conn: sqlite3.Connection,
     subscriber: str,

@@ -18,11 +18,13 @@ CREATE TABLE IF NOT EXISTS papers (
     id            TEXT PRIMARY KEY,
     data          TEXT NOT NULL,
     title_key     TEXT NOT NULL,
+    doi           TEXT,
     first_seen_at TEXT NOT NULL,
     last_seen_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS papers_first_seen ON papers (first_seen_at);
 CREATE INDEX IF NOT EXISTS papers_title_key ON papers (title_key);
+CREATE INDEX IF NOT EXISTS papers_doi ON papers (doi) WHERE doi IS NOT NULL;
 CREATE TABLE IF NOT EXISTS source_papers (
     source   TEXT NOT NULL,
     paper_id TEXT NOT NULL,
@@ -58,12 +60,16 @@ def upsert(conn: sqlite3.Connection, papers: Iterable[Paper], at: datetime) -> d
     from digest.normalize import title_key
 
     stamp = at.isoformat()
-    rows = [(p.id, to_json(p), title_key(p.title), stamp, stamp) for p in papers]
+    rows = [
+        (p.id, to_json(p), title_key(p.title), (p.doi or "").lower() or None, stamp, stamp)
+        for p in papers
+    ]
     with immediate(conn):
         conn.executemany(
-            "INSERT INTO papers (id, data, title_key, first_seen_at, last_seen_at)"
-            " VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
-            " title_key = excluded.title_key, last_seen_at = excluded.last_seen_at",
+            "INSERT INTO papers (id, data, title_key, doi, first_seen_at, last_seen_at)"
+            " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET data = excluded.data,"
+            " title_key = excluded.title_key, doi = COALESCE(excluded.doi, papers.doi),"
+            " last_seen_at = excluded.last_seen_at",
             rows,
         )
     return first_seen(conn, [r[0] for r in rows])
@@ -85,6 +91,41 @@ def recent(conn: sqlite3.Connection, since: datetime) -> list[tuple[Paper, datet
         (since.isoformat(),),
     )
     return [(from_json(r[0]), datetime.fromisoformat(r[1])) for r in rows]
+
+
+def resolve_ids(conn: sqlite3.Connection, papers: Sequence[Paper]) -> list[Paper]:
+    """Give each incoming paper the id it was first stored under, when the same paper is
+    already known under another id (a journal's DOI yesterday, arXiv's id today; a title-only
+    record and the arXiv record of the same title). The ledgers are keyed by id, so this is
+    what keeps a paper from being sent twice across runs. The fields are merged."""
+    from dataclasses import replace
+
+    from digest.normalize import merge_papers, title_key
+
+    out = []
+    for paper in papers:
+        if conn.execute("SELECT 1 FROM papers WHERE id = ?", (paper.id,)).fetchone():
+            out.append(paper)
+            continue
+        row = None
+        if paper.doi:
+            row = conn.execute(
+                "SELECT data FROM papers WHERE doi = ? LIMIT 1", (paper.doi.lower(),)
+            ).fetchone()
+        if row is None:
+            # Titles only identify a paper when one side has nothing better (a title id).
+            row = conn.execute(
+                "SELECT data FROM papers WHERE title_key = ? AND (? OR id LIKE 'title:%')"
+                " ORDER BY first_seen_at LIMIT 1",
+                (title_key(paper.title), paper.id.startswith("title:")),
+            ).fetchone()
+        if row is None:
+            out.append(paper)
+            continue
+        stored = from_json(row[0])
+        merged = merge_papers([stored, paper])
+        out.append(replace(merged[0] if len(merged) == 1 else paper, id=stored.id))
+    return out
 
 
 def record_source(conn: sqlite3.Connection, source: str, ids: Iterable[str]) -> None:
