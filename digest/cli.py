@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from digest import __version__
-from digest.errors import EXIT_FAILURE, EXIT_USAGE, DigestError
+from digest.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, DigestError
 
 # name -> (module:attribute, one-line help). Listed here so --help needs no imports.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -178,8 +178,28 @@ def _print_report(report: Any, json_logs: bool = False) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: errors become a message and an exit code; a traceback only with -v."""
-    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    """Entry point: errors become a message and an exit code; a traceback only with -v.
+    With --log-format json the message is a JSON line too, like every other log line."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args or "-vv" in args
+    json_logs = "--log-format=json" in args or any(
+        a == "--log-format" and b == "json" for a, b in zip(args, args[1:], strict=False)
+    )
+
+    def fail(message: str, code: int, hint: str | None = None, kind: str = "error") -> None:
+        if json_logs:
+            from digest.logs import redact
+
+            line = {"level": "error", "logger": "digest.cli", "message": redact(message)}
+            if hint:
+                line["hint"] = hint
+            click.echo(json.dumps(line, ensure_ascii=False), err=True)
+        else:
+            click.secho(f"{kind}: {message}", fg="red", err=True)
+            if hint:
+                click.echo(f"  hint: {hint}", err=True)
+        sys.exit(code)
+
     try:
         code = cli.main(args=argv, prog_name="digest", standalone_mode=False)
         if isinstance(code, int):
@@ -187,24 +207,33 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(EXIT_FAILURE)
+        fail("aborted", EXIT_FAILURE)
     except click.ClickException as exc:
+        if json_logs:
+            fail(exc.format_message(), EXIT_USAGE if isinstance(exc, click.UsageError) else 1)
         exc.show()
         sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
     except DigestError as exc:
         if verbose:
             raise
-        click.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(exc.exit_code)
+        if json_logs:
+            problems = getattr(exc, "problems", [])
+            text = exc.message + (" " + "; ".join(problems) if problems else "")
+            fail(text, exc.exit_code, exc.hint)
+        if isinstance(exc, ConfigError):  # its text lists every problem and the hint
+            fail(str(exc), exc.exit_code)
+        fail(exc.message, exc.exit_code, exc.hint)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
         if verbose:
             raise
-        click.secho(f"internal error: {type(exc).__name__}: {exc}", fg="red", err=True)
-        click.echo("run again with -v for the traceback, and please report it", err=True)
-        sys.exit(EXIT_FAILURE)
+        fail(
+            f"{type(exc).__name__}: {exc}",
+            EXIT_FAILURE,
+            "run again with -v for the traceback, and please report it",
+            kind="internal error",
+        )
     sys.exit(0)
 
 

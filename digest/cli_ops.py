@@ -140,6 +140,7 @@ def check(ctx: click.Context, config_path: str | None, network: bool) -> None:
         checks += _source_checks(config, clock)
         checks.append(_smtp_check(config, clock))
     else:
+        checks += _local_source_checks(config, clock)
         checks.append(Check("network", None, "sources and SMTP not contacted (use --network)"))
     for item in checks:
         click.secho(item.line(), fg="red" if item.ok is False else "yellow" if item.warn else None)
@@ -276,6 +277,16 @@ def _secret_checks(config: Any) -> list[Check]:
         else:
             out.append(Check("links", True, f"unsubscribe and manage links signed with ${var}"))
     return out
+
+
+def _local_source_checks(config: Any, clock: Any) -> list[Check]:
+    """Sources that need no network (files, the sample) are read even without --network."""
+    local = [s for s in config.sources if s.type in ("file", "sample") and s.enabled]
+    if not local:
+        return []
+    from types import SimpleNamespace
+
+    return _source_checks(SimpleNamespace(sources=local, root=config.root), clock)
 
 
 def _source_checks(config: Any, clock: Any) -> list[Check]:

@@ -15,7 +15,11 @@ from datetime import datetime
 import click
 
 config_option = click.option(
-    "--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="Path of config.yaml (default: ./config.yaml, else the built-in sample config).",
 )
 
@@ -23,19 +27,27 @@ config_option = click.option(
 @click.command("serve")
 @config_option
 @click.option("--host", default=None, help="Address to listen on (default: web.host, 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Port to listen on (default: web.port, 8080).")
-@click.option("--forwarded-allow-ips", default=None,
-              help="Proxies trusted for X-Forwarded-* headers (default: $FORWARDED_ALLOW_IPS, "
-              "else 127.0.0.1).")
-def serve(config_path: str | None, host: str | None, port: int | None,
-          forwarded_allow_ips: str | None) -> None:
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port to listen on (default: web.port, 8080).",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Proxies trusted for X-Forwarded-* headers (default: $FORWARDED_ALLOW_IPS, "
+    "else 127.0.0.1).",
+)
+def serve(
+    config_path: str | None, host: str | None, port: int | None, forwarded_allow_ips: str | None
+) -> None:
     """Run the web app: subscribe with double opt-in, manage, one-click unsubscribe,
     the archive and the feeds. Needs the signing secret in $DIGEST_SECRET (web.secret_env)."""
     import uvicorn
 
     from digest import config as config_mod
-    from digest.web import check_secret, create_app
+    from digest.web import accesslog, check_secret, create_app
 
     config = config_mod.load(config_path)
     secret = check_secret(os.environ.get(config.web.secret_env), config.web.secret_env)
@@ -47,15 +59,27 @@ def serve(config_path: str | None, host: str | None, port: int | None,
     if not config.base_url:
         click.secho(
             f"warning: base_url is not set: links in emails will point at http://{host}:{port}; "
-            "set base_url in config.yaml to the public https:// address", fg="yellow", err=True,
+            "set base_url in config.yaml to the public https:// address",
+            fg="yellow",
+            err=True,
         )
     try:
-        app = create_app(config, secret=secret,
-                         public_url=None if config.base_url else f"http://{host}:{port}")
-        server = uvicorn.Server(uvicorn.Config(
-            app, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
-            server_header=False, log_level="info",
-        ))
+        app = create_app(
+            config, secret=secret, public_url=None if config.base_url else f"http://{host}:{port}"
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips,
+                server_header=False,
+                log_level="info",
+            )
+        )
+        # Access lines stay (operators want them) but without the bearer tokens in
+        # /manage/, /unsubscribe/ and /confirm/ links: installed after uvicorn.Config has
+        # set up its loggers.
+        accesslog.install()
         click.echo(f"serving {config.title} on http://{host}:{port} (Ctrl+C stops)", err=True)
         # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again against
         # the handlers it found: these make that a no-op, so a clean stop exits 0, as
@@ -84,11 +108,13 @@ def bind(host: str, port: int) -> socket.socket:
 
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except socket.gaierror as exc:
-        raise DigestError(f"cannot listen on {host!r}: {exc.strerror or exc}",
-                          hint="check --host (or web.host): an IP address or a local name") \
-            from None
+        raise DigestError(
+            f"cannot listen on {host!r}: {exc.strerror or exc}",
+            hint="check --host (or web.host): an IP address or a local name",
+        ) from None
     sock = socket.socket(family, kind, proto)
     # As uvicorn does: a restart may reuse the port at once (TIME_WAIT), never steal it.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -107,8 +133,10 @@ def bind(host: str, port: int) -> socket.socket:
                 f"not allowed to listen on port {port}",
                 hint="ports below 1024 need privileges; use --port 8080 behind a proxy",
             ) from None
-        raise DigestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                          hint="check --host and --port (or web.host, web.port)") from None
+        raise DigestError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="check --host and --port (or web.host, web.port)",
+        ) from None
     # Listening from here on: a request that comes while the app starts waits in the
     # backlog instead of being refused.
     sock.listen(2048)
@@ -130,16 +158,27 @@ def listing(config, conn, now: datetime) -> list[Row]:
     """Every subscriber the state and config know, config.yaml first."""
     from digest.store import subscribers as web_store
 
-    gone = {r["email"]: r["at"] for r in conn.execute("SELECT email, at FROM unsubscribed")} \
-        if _has_table(conn, "unsubscribed") else {}
+    gone = (
+        {r["email"]: r["at"] for r in conn.execute("SELECT email, at FROM unsubscribed")}
+        if _has_table(conn, "unsubscribed")
+        else {}
+    )
     rows: list[Row] = []
     seen: set[str] = set()
     for s in config.subscribers:
         key = s.email.lower()
         seen.add(key)
-        rows.append(Row(s.email, s.name, "config", "unsubscribed" if key in gone else "active",
-                        tuple(s.topics), s.cadence,
-                        datetime.fromisoformat(gone[key]) if key in gone else None))
+        rows.append(
+            Row(
+                s.email,
+                s.name,
+                "config",
+                "unsubscribed" if key in gone else "active",
+                tuple(s.topics),
+                s.cadence,
+                datetime.fromisoformat(gone[key]) if key in gone else None,
+            )
+        )
     for w in web_store.all_rows(conn):
         if w.email in seen:
             continue
@@ -153,9 +192,12 @@ def listing(config, conn, now: datetime) -> list[Row]:
 
 
 def _has_table(conn, name: str) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        is not None
+    )
 
 
 @click.command("subscribers")
@@ -177,9 +219,17 @@ def subscribers(config_path: str | None, as_csv: bool) -> None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["email", "name", "origin", "state", "topics", "cadence", "since"])
         for r in rows:
-            writer.writerow([_cell(r.email), _cell(r.name), r.origin, r.state,
-                             _cell("; ".join(r.topics)), r.cadence,
-                             r.since.isoformat() if r.since else ""])
+            writer.writerow(
+                [
+                    _cell(r.email),
+                    _cell(r.name),
+                    r.origin,
+                    r.state,
+                    _cell("; ".join(r.topics)),
+                    r.cadence,
+                    r.since.isoformat() if r.since else "",
+                ]
+            )
         return
     if not rows:
         click.echo("no subscribers (add some to config.yaml, or run `digest serve`)")

@@ -30,12 +30,20 @@ def links_for(config: Config, renderer, subscriber: Subscriber, issue: Issue, co
     if config.base_url:
         feeds.append(("RSS", f"{config.base_url}/feeds/all.rss.xml"))
         feeds.append(("Atom", f"{config.base_url}/feeds/all.atom.xml"))
+    web_version = renderer.archive_url(issue) if config.output.archive else None
+    # A file:// link to the archive on this disk helps a local preview, but in a mail sent
+    # to someone else it is a dead link that reveals a server path.
+    local = web_version and not web_version.startswith(("https://", "http://"))
+    if local and config.delivery.method != "disk":
+        web_version = None
     return Links(
-        web_version=renderer.archive_url(issue),
+        web_version=web_version,
         manage=manage,
         unsubscribe=unsubscribe,
         unsubscribe_mailto=mailto,
-        archive=f"{config.base_url}/archive/" if config.base_url else None,
+        archive=f"{config.base_url}/archive/"
+        if config.base_url and config.output.archive
+        else None,
         feeds=tuple(feeds),
     )
 

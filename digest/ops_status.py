@@ -118,6 +118,16 @@ def _read_only(config: Config) -> sqlite3.Connection | None:
         return None
     conn = sqlite3.connect(f"file:{config.state_path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        from digest.errors import StateError
+
+        raise StateError(
+            f"the state file {str(config.state_path)!r} cannot be used: {exc}",
+            hint="is `state:` pointing at another file?",
+        ) from None
     return conn
 
 

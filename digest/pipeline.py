@@ -43,6 +43,8 @@ def run(
     if dry_run:
         report.preview_dir = str(out_dir)
     _check_folders(config, out_dir)
+    if not dry_run:
+        _check_secrets(config)
     # One run at a time: a second one waits for the lock, then gives up with a message.
     with run_lock(config.state_path, wait=config.schedule.lock_wait):
         conn = _open_state(config, dry_run)
@@ -51,6 +53,20 @@ def run(
         finally:
             conn.close()
     return report
+
+
+def _check_secrets(config: Config) -> None:
+    """A missing SMTP password is a configuration problem: say so before fetching anything."""
+    smtp = config.smtp
+    if config.delivery.method == "smtp" and smtp and smtp.username and not smtp.password():
+        from digest.errors import ConfigError
+
+        where = f"${smtp.password_env}" if smtp.password_env else "smtp.password_env"
+        raise ConfigError(
+            f"smtp.username is set but {where} is empty: there is no password to log in with",
+            hint=f"export {smtp.password_env or 'DIGEST_SMTP_PASSWORD'}=... (and name it in "
+            "smtp.password_env); the password is never read from config.yaml",
+        )
 
 
 def _check_folders(config: Config, out_dir: Path) -> None:
@@ -81,6 +97,11 @@ def _run(
     now = report.started_at
     run_id = runs.start(conn, now)
     report.fingerprint = fingerprint(config)
+    if config.delivery.method == "smtp" and not config.base_url and config.output.archive:
+        report.warnings.append(
+            "base_url is not set: emails go out without a web version link (set base_url to "
+            "where the archive is published, e.g. by `digest serve`)"
+        )
     if config.base_url and not os.environ.get(config.web.secret_env):
         report.warnings.append(
             f"base_url is set but ${config.web.secret_env} is not: digests go out without "
@@ -298,8 +319,12 @@ def due_subscribers(
             report.skipped[key] = f"{subscriber.cadence} digests are not part of this run"
             continue
         period = cadence.period_key(subscriber, now, config.timezone)
-        if deliveries.has_period(conn, key, period):
-            report.skipped[key] = f"not due: the digest for {period} is already in the ledger"
+        state = deliveries.period_state(conn, key, period)
+        if state == "sent":
+            report.skipped[key] = f"not due: the digest for {period} was sent"
+            continue
+        if state is not None:
+            report.skipped[key] = f"the digest for {period} is {state}: it is retried, not redone"
             continue
         due.append(subscriber)
     return due

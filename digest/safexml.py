@@ -33,7 +33,7 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _DOCTYPE_HEAD = re.compile(rb"""(?:[^"'\[>]+|"[^"]*"|'[^']*')*""")
 # Declarations only legal inside a DTD: outside one they are either an attack or garbage.
 _DECLARATION = re.compile(rb"<!(?:ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
-_UNSAFE = "the document declares XML entities or a DTD; refused for safety"
+UNSAFE_MESSAGE = "the document declares XML entities or a DTD; refused for safety"
 _XML_DECL_ENCODING = re.compile(r"^(<\?xml[^>]*?)\s+encoding\s*=\s*['\"][^'\"]*['\"]")
 
 _BOMS = (
@@ -102,7 +102,7 @@ def _scan(data: bytes) -> None:
         elif _DOCTYPE.match(data, start):
             position = _skip_doctype(data, start + 9)
         elif _DECLARATION.match(data, start):
-            raise UnsafeXMLError(_UNSAFE)
+            raise UnsafeXMLError(UNSAFE_MESSAGE)
         else:
             position = start + 2
 
@@ -115,7 +115,7 @@ def _skip_doctype(data: bytes, start: int) -> int:
     assert head is not None  # the pattern matches the empty string
     end = head.end()
     if data[end : end + 1] == b"[":
-        raise UnsafeXMLError(_UNSAFE)
+        raise UnsafeXMLError(UNSAFE_MESSAGE)
     return end + 1
 
 
@@ -171,5 +171,5 @@ def parse(data: bytes) -> etree._Element:
     if root is None:
         raise XMLSyntaxError("the document has no root element")
     if _has_declarations(root):
-        raise UnsafeXMLError(_UNSAFE)
+        raise UnsafeXMLError(UNSAFE_MESSAGE)
     return root

@@ -295,3 +295,17 @@ def test_a_paper_known_under_another_id_is_never_sent_twice(tmp_path):
     assert data["selected"]["a@example.org"] == 1
     text = (tmp_path / "out" / "mail" / "2026-12-02" / "a@example.org.txt").read_text()
     assert "genuinely new" in text and "Routing" not in text and "Kernels" not in text
+
+
+def test_json_logs_carry_fatal_errors_too(tmp_path):
+    (tmp_path / "config.yaml").write_text("subscibers: []\n")
+    result = digest("--log-format", "json", "run", cwd=tmp_path)
+    assert result.returncode == 2
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["level"] == "error" and "did you mean 'subscribers'?" in line["message"]
+    (tmp_path / "config.yaml").unlink()
+    (tmp_path / "state.sqlite").write_text("not a database")
+    result = digest("--log-format", "json", "run", cwd=tmp_path)
+    assert result.returncode == 1
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert "cannot be used" in line["message"] and line["hint"]

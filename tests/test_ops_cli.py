@@ -47,8 +47,18 @@ def test_check_passes_on_a_good_config(tmp_path):
     assert out[2].startswith("ok   templates: sample digest rendered (shipped)")
     assert out[3].startswith("ok   output: ")
     assert out[4].startswith("ok   state: ")
-    assert out[5] == "skip network: sources and SMTP not contacted (use --network)"
+    assert out[5].startswith("ok   source sample: ")  # local sources are read anyway
+    assert out[6] == "skip network: sources and SMTP not contacted (use --network)"
     assert not (tmp_path / "state.sqlite").exists()  # checking changes nothing
+
+
+def test_check_without_network_reads_local_file_sources(tmp_path):
+    write_config(tmp_path, sources=[{"name": "mine", "type": "file", "path": "nope.jsonl"}])
+    result = invoke(tmp_path, "check", "--config", "config.yaml")
+    assert result.exit_code == 1
+    assert any(
+        line.startswith("FAIL source mine: ") and "does not exist" in line for line in lines(result)
+    )
 
 
 def test_check_reports_a_broken_template(tmp_path):

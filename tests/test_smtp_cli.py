@@ -129,3 +129,42 @@ def test_send_test_without_an_smtp_section_is_a_config_error(tmp_path):
 def test_unsubscribe_needs_exactly_one_of_address_or_token(tmp_path):
     result = CliRunner().invoke(unsubscribe, ["--config", write_config(tmp_path, 25)])
     assert result.exit_code == 2 and "ADDRESS or --token" in result.output
+
+
+def test_a_sent_digest_never_links_to_files_on_the_server(tmp_path):
+    """Without base_url, the web version is the archive on disk: fine for a disk preview,
+    never in mail sent over SMTP; with the archive off there is no archive link at all."""
+    import yaml
+
+    from digest import config as config_mod
+    from digest import pipeline
+    from digest.clock import FixedClock
+    from tests.support.mailing import T0
+    from tests.support.smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        for archive in (True, False):
+            root = tmp_path / str(archive)
+            root.mkdir()
+            (root / "config.yaml").write_text(yaml.safe_dump({
+                "topics": [{"name": "All"}],
+                "subscribers": [{"email": "a@example.org", "max_papers": 3}],
+                "output": {"archive": archive},
+                "base_url": None if archive else "https://papers.example.org",
+                "delivery": {"method": "smtp", "from": "d@example.org"},
+                "smtp": {"host": "127.0.0.1", "port": server.port, "security": "none"},
+            }))
+            report = pipeline.run(config_mod.load(root / "config.yaml"), FixedClock(T0))
+            assert [d.state for d in report.deliveries] == ["sent"]
+            if archive:
+                assert any("web version link" in w for w in report.warnings)
+        bodies = [m.data for m in server.messages]
+    assert len(bodies) == 2
+    import email
+    from email import policy
+
+    for data in bodies:
+        message = email.message_from_bytes(data, policy=policy.default)
+        for part in ("plain", "html"):
+            content = message.get_body((part,)).get_content()
+            assert "file://" not in content and "/archive/" not in content, part

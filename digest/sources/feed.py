@@ -1,8 +1,11 @@
 """Any RSS or Atom feed (a lab blog, a journal's table of contents), read with feedparser.
 
 The body is checked by digest.safexml first: feedparser's expat parser would otherwise read
-an internal DTD subset. HTML in titles and summaries becomes plain text. `url:` is used as
-it is. A malformed document fails the source with `malformed XML at line N, column M: ...`.
+an internal DTD subset. The check runs on the bytes expat will actually see (feedparser's own
+conversion to UTF-8, so an EBCDIC, UTF-32 or UTF-7 document cannot hide a DOCTYPE from a
+byte scan), and lxml's safe parser gives a second opinion before feedparser runs.
+HTML in titles and summaries becomes plain text. `url:` is used as it is. A malformed
+document fails the source with `malformed XML at line N, column M: ...`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
 
 from digest import safexml
 from digest.errors import SourceError
@@ -45,18 +49,19 @@ def fetch(config: Any, ctx: Any) -> list[Paper]:
 
 
 def parse_feed(body: bytes, source_name: str, base_url: str | None = None) -> list[Paper]:
+    # Bytes without the response headers: the document's own declaration decides the
+    # encoding, so a wrong charset header cannot garble it.
+    headers = {"content-type": "application/xml"}
+    if base_url:
+        headers["content-location"] = base_url
     try:
         body = safexml.check(body)
+        _refuse_declarations(body, headers)
     except safexml.UnsafeXMLError as exc:
         raise SourceError(source_name, str(exc)) from None
     if not body.strip():
         raise SourceError(source_name, "the feed is empty (no content)")
-    # Bytes without the response headers: the document's own declaration decides the
-    # encoding, so a wrong charset header cannot garble it. A stream, never a string:
-    # feedparser treats a string as a URL or a file name.
-    headers = {"content-type": "application/xml"}
-    if base_url:
-        headers["content-location"] = base_url
+    # A stream, never a string: feedparser treats a string as a URL or a file name.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     problem = parsed.get("bozo_exception")
     if parsed.get("bozo") and not isinstance(problem, _HARMLESS):
@@ -71,6 +76,16 @@ def parse_feed(body: bytes, source_name: str, base_url: str | None = None) -> li
         if paper is not None:
             papers.append(paper)
     return papers
+
+
+def _refuse_declarations(body: bytes, headers: dict[str, str]) -> None:
+    """Raise UnsafeXMLError if what feedparser would hand to expat declares entities or an
+    internal DTD subset. feedparser.parse converts `body` with this same function and the
+    same headers, so these are exactly the bytes its parsers read."""
+    seen = convert_to_utf8(dict(headers), body, {})
+    safexml.check(seen)
+    if safexml.declares_entities(seen):
+        raise safexml.UnsafeXMLError(safexml.UNSAFE_MESSAGE)
 
 
 def _describe(problem: Any, body: bytes) -> str:

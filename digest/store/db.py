@@ -29,7 +29,21 @@ SCHEMA_MODULES = (
 
 
 def open_db(path: str | Path) -> sqlite3.Connection:
-    path = Path(path)
+    """Open (and create or migrate) the state. A file that is not a digest state gives a
+    StateError that says so, not a traceback."""
+    try:
+        return _open(Path(path))
+    except sqlite3.DatabaseError as exc:
+        from digest.errors import StateError
+
+        raise StateError(
+            f"the state file {str(path)!r} cannot be used: {exc}",
+            hint="is `state:` pointing at another file? Point it at a new path, or move "
+            "that file away (a new state means every paper counts as new)",
+        ) from None
+
+
+def _open(path: Path) -> sqlite3.Connection:
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)

@@ -322,17 +322,15 @@ def claim(conn: sqlite3.Connection, row: LedgerRow, at: datetime) -> bool:
         return False
 
 
-def has_period(conn: sqlite3.Connection, subscriber: str, issue_id: str) -> bool:
-    """Whether the subscriber already has a digest (in any state but cancelled) for this
-    period: the one-digest-per-period rule, decided by the ledger, not by clock times."""
-    return (
-        conn.execute(
-            "SELECT 1 FROM deliveries WHERE subscriber = ? AND issue_id = ?"
-            " AND state <> 'cancelled'",
-            (subscriber, issue_id),
-        ).fetchone()
-        is not None
-    )
+def period_state(conn: sqlite3.Connection, subscriber: str, issue_id: str) -> str | None:
+    """The state of the subscriber's digest for this period (None: none, or cancelled): the
+    one-digest-per-period rule, decided by the ledger, not by clock times."""
+    row = conn.execute(
+        "SELECT state FROM deliveries"
+        " WHERE subscriber = ? AND issue_id = ? AND state <> 'cancelled'",
+        (subscriber, issue_id),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def due_count(conn: sqlite3.Connection, now: datetime) -> int:

@@ -17,7 +17,8 @@ import yaml
 from digest.config import load
 
 ROOT = Path(__file__).resolve().parents[2]
-DIGEST = ROOT / ".venv" / "bin" / "digest"
+# The console script of the interpreter running the tests (whatever venv that is).
+DIGEST = Path(sys.executable).parent / "digest"
 FIXTURES = ROOT / "tests" / "fixtures" / "sources"
 
 BASE: dict[str, Any] = {
