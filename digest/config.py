@@ -8,16 +8,32 @@ keys ending in `_env` name the environment variable that holds them.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from digest.config_sources import (  # noqa: F401 - re-exported: the schema lives here too
+    SOURCE_TYPES,
+    ArxivFeedSource,
+    ArxivSource,
+    FeedSource,
+    FileSource,
+    HuggingFaceSource,
+    SampleSource,
+    SourceConfig,
+)
+from digest.config_values import (  # noqa: F401 - re-exported
+    _MAILBOX,
+    Model,
+    check_list_id,
+    check_sender,
+    check_timezone,
+    normalize_email,
+)
 from digest.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -26,94 +42,6 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG_NAME = "config.yaml"
 FEED_CAP = 5000  # the largest feeds.max_entries (see FeedsConfig)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# --------------------------------------------------------------------------- sources
-class SourceBase(Model):
-    name: str = Field(description="A short name for the source, unique in the config.")
-    enabled: bool = Field(True, description="Set to false to skip the source.")
-    max_papers: int | None = Field(None, ge=1, description="Keep at most this many papers.")
-    timeout: float = Field(30.0, gt=0, description="Total seconds allowed for one fetch.")
-
-
-class SampleSource(SourceBase):
-    type: Literal["sample"]
-    dataset: Literal["trending", "huggingface", "all"] = Field(
-        "all", description="trending: the 62 seed papers; huggingface: a recorded daily list."
-    )
-
-
-class HuggingFaceSource(SourceBase):
-    type: Literal["huggingface"]
-    url: str | None = Field(
-        None, description="Replaces the daily_papers endpoint; date, limit, p, sort are added."
-    )
-    date: str | None = Field(None, description="YYYY-MM-DD; default: the latest list.")
-    limit: int = Field(50, ge=1, le=100, description="Papers per page.")
-    pages: int = Field(1, ge=1, le=20, description="How many pages to read.")
-    sort: Literal["publishedAt", "trending"] | None = None
-
-    @field_validator("date")
-    @classmethod
-    def _date(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                _dt.date.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD") from None
-        return value
-
-
-class ArxivSource(SourceBase):
-    type: Literal["arxiv"]
-    query: str = Field(description='arXiv search_query, e.g. cat:cs.LG AND abs:"diffusion"')
-    url: str | None = Field(
-        None, description="Replaces the API endpoint; the query parameters are still added."
-    )
-    max_results: int = Field(100, ge=1, le=2000, description="Papers per page.")
-    max_total: int = Field(500, ge=1, le=30000, description="Stop after this many papers.")
-    delay: float = Field(
-        3.0, ge=0, description="Seconds between requests to the host (at least 3 for arXiv)."
-    )
-
-
-class ArxivFeedSource(SourceBase):
-    type: Literal["arxiv-feed"]
-    categories: list[str] = Field(min_length=1, description="e.g. [cs.LG, cs.CL]")
-    format: Literal["rss", "atom"] = "rss"
-    announce_type: list[Literal["new", "cross", "replace", "replace-cross"]] = Field(
-        default_factory=lambda: ["new", "cross"]
-    )
-    url: str | None = Field(None, description="Replaces the feed URL in full.")
-
-
-class FeedSource(SourceBase):
-    type: Literal["feed"]
-    url: str = Field(description="Any RSS or Atom feed.")
-
-
-class FileSource(SourceBase):
-    type: Literal["file"]
-    path: str = Field(description="A .json, .jsonl or .csv file of papers.")
-    format: Literal["json", "jsonl", "csv"] | None = Field(None, description="Default: by suffix.")
-
-
-SourceConfig = Annotated[
-    SampleSource | HuggingFaceSource | ArxivSource | ArxivFeedSource | FeedSource | FileSource,
-    Field(discriminator="type"),
-]
-SOURCE_TYPES = {
-    "sample": SampleSource,
-    "huggingface": HuggingFaceSource,
-    "arxiv": ArxivSource,
-    "arxiv-feed": ArxivFeedSource,
-    "feed": FeedSource,
-    "file": FileSource,
-}
 
 
 # --------------------------------------------------------------------------- topics
@@ -390,72 +318,6 @@ class Config(Model):
             if t.name == name:
                 return t
         raise KeyError(name)
-
-
-# --------------------------------------------------------------------------- helpers
-def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise ValueError(
-            f"unknown timezone {value!r}; use an IANA name such as Europe/Paris"
-        ) from None
-    return value
-
-
-def normalize_email(value: str) -> str:
-    """Validate and normalise a reader's address (domain lower-cased, an international
-    domain in its ASCII form). Raises ValueError."""
-    from email_validator import EmailNotValidError, validate_email
-
-    if not isinstance(value, str):
-        raise ValueError("must be an email address")
-    try:
-        checked = validate_email(
-            value, check_deliverability=False, test_environment=True, allow_smtputf8=False
-        )
-    except EmailNotValidError as exc:
-        reason = str(exc)
-        if "internationalized" in reason.lower() or "SMTPUTF8" in reason:
-            reason = "non-ASCII characters before the @ need SMTPUTF8, which is not supported"
-        raise ValueError(f"not a valid email address ({reason})") from None
-    return checked.ascii_email or checked.normalized
-
-
-_MAILBOX = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
-)
-_BREAKS = "\r\n\x0b\x0c\x85\u2028\u2029"
-
-
-def check_sender(value: str) -> str:
-    """A sender such as `Paper Digest <digest@example.org>` (localhost allowed)."""
-    from email.utils import parseaddr
-
-    if any(ch in value for ch in _BREAKS):
-        raise ValueError("cannot contain a line break")
-    name, addr = parseaddr(value)
-    if not addr or not _MAILBOX.match(addr) or (value.count("<") > 1):
-        raise ValueError(
-            f"{value!r} is not an address; write it as name@example.org or "
-            "'Name <name@example.org>'"
-        )
-    return value
-
-
-def check_list_id(value: str) -> str:
-    """`list.id`: an identifier such as papers.example.org, optionally `Name <ident>`."""
-    if any(ch in value for ch in _BREAKS):
-        raise ValueError("cannot contain a line break")
-    ident = value.rpartition("<")[2].rstrip(">").strip() if "<" in value else value.strip()
-    if not re.fullmatch(
-        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+", ident
-    ):
-        raise ValueError(
-            f"{value!r} is not a list identifier; use a dotted name such as "
-            "papers.example.org (or 'Name <papers.example.org>')"
-        )
-    return value
 
 
 def parse(raw: Any, root: Path = Path("."), source: str = "config") -> Config:

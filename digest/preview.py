@@ -39,13 +39,32 @@ def find_subscriber(config: Config, email: str | None) -> Subscriber:
         raise ConfigError(
             "there is no subscriber to preview", hint="add one under subscribers: in config.yaml"
         )
-    if email is None:
-        return known[0]
+    if email is None:  # the first reader who is still subscribed
+        gone = _unsubscribed(config)
+        active = [s for s in known if s.key not in gone]
+        if not active:
+            raise ConfigError(
+                "every subscriber has unsubscribed: there is no digest to preview",
+                hint="name one with --subscriber EMAIL to see what they would have received",
+            )
+        return active[0]
     for sub in known:
         if sub.key == email.strip().lower():
             return sub
     listed = ", ".join(s.email for s in known[:10])
     raise ConfigError(f"no subscriber {email!r}", hint=f"known subscribers: {listed}")
+
+
+def _unsubscribed(config: Config) -> set[str]:
+    conn = _read_only(config.state_path)
+    if conn is None:
+        return set()
+    try:
+        return {r[0] for r in conn.execute("SELECT email FROM unsubscribed")}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
 
 
 def _web_subscribers(config: Config) -> list[Subscriber]:

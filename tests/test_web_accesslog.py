@@ -68,6 +68,7 @@ def test_digest_serve_logs_routes_but_never_tokens(tmp_path):
             {
                 "title": "Test",
                 "base_url": "https://digest.example.org",
+                "topics": [{"name": "Everything"}],
                 "subscribers": [{"email": "reader@example.org"}],
             }
         )
