@@ -210,7 +210,7 @@ def render_text(data: dict[str, Any], zone: tzinfo) -> list[str]:
         if len(run.get("unfinished", [])) > 5:
             lines.append(f"      ... and {len(run['unfinished']) - 5} more not sent yet")
         for error in run["errors"][:5]:
-            lines.append(f"      ! {error}")
+            lines.append("      ! " + error.replace("\n", "\n        ").replace("  hint:", "hint:"))
     waiting = [w for w in data["waiting"] if w["state"] != "perm-failed"]
     failed = data.get("given_up", [])
     if waiting:

@@ -580,7 +580,12 @@ def test_no_open_redirect_and_no_host_header_in_links(client, config):
 
 
 def test_wrong_method_and_unknown_paths(client):
-    assert client.get("/subscribe").status_code == 405
+    assert client.put("/subscribe").status_code == 405
     assert client.delete("/").status_code == 405
     r = client.get("/nowhere")
     assert r.status_code == 404 and "Page not found" in r.text
+
+
+def test_get_subscribe_goes_back_to_the_form(client):
+    response = client.get("/subscribe", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/#subscribe"

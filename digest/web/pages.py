@@ -8,7 +8,7 @@ import sqlite3
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest.store import optouts
@@ -25,10 +25,17 @@ def routes() -> list[Route]:
     return [
         Route("/", home, methods=["GET"]),
         Route("/subscribe", subscribe, methods=["POST"]),
+        Route("/subscribe", back_to_form, methods=["GET"]),
         Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
         Route("/static/web.css", stylesheet, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
+
+
+async def back_to_form(request: Request) -> Response:
+    """A refresh or "back" after subscribing asks for GET /subscribe: show the form again
+    (a fixed, relative target: never a redirect to anything the request names)."""
+    return RedirectResponse("/#subscribe", status_code=303)
 
 
 def form_page(request: Request, name: str, status: int = 200, **context) -> Response:
