@@ -47,7 +47,7 @@ def topics(queries: list[list[str]], similar: dict[int, list[str]] | None = None
 def run_digest(papers, tps):
     from digest.select import match_topics
 
-    return match_topics(papers, tps, synth.NOW)
+    return match_topics(papers, tps, synth.NOW, limit=TOP)
 
 
 def run_sklearn(texts: list[str], queries: list[list[str]]):
@@ -199,7 +199,8 @@ def run(quick: bool) -> list[Result]:
     from digest.select import match_topics
 
     def best(topics_, history) -> float:  # best of 3, as every other figure
-        return min(_timed(lambda: match_topics(fresh, topics_, synth.NOW, history=history))[0]
+        return min(_timed(lambda: match_topics(fresh, topics_, synth.NOW, history=history,
+                                               limit=TOP))[0]
                    for _ in range(3))
 
     h0, h1 = best(tps_h, ()), best(tps_h, papers)

@@ -40,7 +40,15 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size, in MB (Linux reports ru_maxrss in KiB)."""
+    """This process's peak resident set size, in MB. VmHWM from /proc: ru_maxrss survives
+    exec, so a child started by a large parent would report the parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

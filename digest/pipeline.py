@@ -252,7 +252,7 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
     # One paper, one id: merged within this run, then mapped to the id it was first stored
     # under (the ledgers are keyed by id: that is what "never twice" rests on).
     merged = paper_store.resolve_ids(conn, merge_papers(fetched))
-    first_seen = paper_store.upsert(conn, merged, now)
+    first_seen, new_ids = paper_store.upsert(conn, merged, now)
     # The pool: this run's papers plus recent ones, so nothing is skipped because a source
     # or a delivery failed on the day it first appeared.
     since = now - timedelta(days=config.selection.lookback_days)
@@ -269,7 +269,7 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
     today = now.astimezone(config.zone).date()
     fresh_ids = {pid for pid, at in seen_at.items() if at.astimezone(config.zone).date() == today}
     report.papers = len(pool)
-    report.new_papers = sum(1 for at in first_seen.values() if at == now)
+    report.new_papers = len(new_ids)
     return list(pool.values()), fresh_ids
 
 

@@ -35,8 +35,11 @@ def match_topics(
     history: Sequence[Paper] | Callable[[str], Paper | None] = (),
     vector_cache: Any = None,
     embedder: Any = None,
+    limit: int | None = None,
 ) -> dict[str, list[Match]]:
-    """Every topic's matches, best first, after its min_score cut.
+    """Every topic's matches, best first, after its min_score cut; with `limit`, only each
+    topic's best `limit` (a search for the top-k; the pipeline wants every match, since
+    each reader's cut comes after removing what they already received).
 
     `history` is where `similar_to` entries are looked up besides `papers`: older papers,
     or a function from an entry (an id or a title) to its paper or None, so a long
@@ -45,7 +48,7 @@ def match_topics(
     (tests)."""
     batch = _Batch(list(papers), history, now, vector_cache, embedder)
     batch.prepare(topics)
-    return {topic.name: batch.match(topic) for topic in topics}
+    return {topic.name: batch.match(topic, limit) for topic in topics}
 
 
 class _Batch:
@@ -96,7 +99,7 @@ class _Batch:
         return self._embedder
 
     # -------------------------------------------------------------------- one topic
-    def match(self, topic: Any) -> list[Match]:
+    def match(self, topic: Any, limit: int | None = None) -> list[Match]:
         import numpy as np
 
         from digest import rank
@@ -155,6 +158,8 @@ class _Batch:
         keep = pinned | (score >= topic.min_score)
         docs, score = docs[keep], score[keep]
         order = np.lexsort((docs, -score))  # best first; ties keep source order
+        if limit is not None:
+            order = order[:limit]
         out = []
         kept = docs[order]
         if result is not None:  # where each kept paper sits in the query's result

@@ -55,9 +55,15 @@ def from_json(text: str) -> Paper:
     return Paper(**{k: v for k, v in data.items() if k in known})
 
 
-def upsert(conn: sqlite3.Connection, papers: Iterable[Paper], at: datetime) -> dict[str, datetime]:
-    """Store this run's papers (newer data wins); returns each id's first-seen time."""
+def upsert(
+    conn: sqlite3.Connection, papers: Iterable[Paper], at: datetime
+) -> tuple[dict[str, datetime], set[str]]:
+    """Store this run's papers (newer data wins); returns each id's first-seen time and the
+    ids that were not stored before (new to the state, whatever the clock says)."""
     from digest.normalize import title_key
+
+    papers = list(papers)
+    known = set(first_seen(conn, [p.id for p in papers]))
 
     stamp = at.isoformat()
     rows = [
@@ -72,7 +78,7 @@ def upsert(conn: sqlite3.Connection, papers: Iterable[Paper], at: datetime) -> d
             " last_seen_at = excluded.last_seen_at",
             rows,
         )
-    return first_seen(conn, [r[0] for r in rows])
+    return first_seen(conn, [r[0] for r in rows]), {p.id for p in papers} - known
 
 
 def first_seen(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, datetime]:
