@@ -39,9 +39,12 @@ def topics(queries: list[list[str]], similar: dict[int, list[str]] | None = None
     from digest.config import TopicConfig
 
     similar = similar or {}
-    return [TopicConfig(name=f"t{i}", query=" OR ".join(q), max_papers=TOP,
-                        similar_to=similar.get(i, []))
-            for i, q in enumerate(queries)]
+    return [
+        TopicConfig(
+            name=f"t{i}", query=" OR ".join(q), max_papers=TOP, similar_to=similar.get(i, [])
+        )
+        for i, q in enumerate(queries)
+    ]
 
 
 def run_digest(papers, tps):
@@ -163,9 +166,11 @@ def run(quick: bool) -> list[Result]:
     times: dict[str, float] = {}
     got = None
     for _ in range(repeat):  # interleaved repetitions; best of each
-        for name, fn, args in (("digest", run_digest, (papers, tps)),
-                               ("sklearn", run_sklearn, (texts, queries)),
-                               ("bm25s", run_bm25s, (texts, queries))):
+        for name, fn, args in (
+            ("digest", run_digest, (papers, tps)),
+            ("sklearn", run_sklearn, (texts, queries)),
+            ("bm25s", run_bm25s, (texts, queries)),
+        ):
             seconds, value = _timed(fn, *args)
             times[name] = min(times.get(name, float("inf")), seconds)
             if name == "digest":
@@ -199,9 +204,10 @@ def run(quick: bool) -> list[Result]:
     from digest.select import match_topics
 
     def best(topics_, history) -> float:  # best of 3, as every other figure
-        return min(_timed(lambda: match_topics(fresh, topics_, synth.NOW, history=history,
-                                               limit=TOP))[0]
-                   for _ in range(3))
+        return min(
+            _timed(lambda: match_topics(fresh, topics_, synth.NOW, history=history, limit=TOP))[0]
+            for _ in range(3)
+        )
 
     h0, h1 = best(tps_h, ()), best(tps_h, papers)
     plain0, plain1 = best(tps, ()), best(tps, papers)

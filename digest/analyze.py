@@ -129,8 +129,11 @@ class Vocab(dict):
             toks = text.encode().translate(_ASCII_TABLE).split()
         else:
             text = fold(text)
-            toks = (text.encode().translate(_ASCII_TABLE).split() if text.isascii()
-                    else _WORD.findall(text))
+            toks = (
+                text.encode().translate(_ASCII_TABLE).split()
+                if text.isascii()
+                else _WORD.findall(text)
+            )
         # dict.get is a fast C call; the rare new word goes through __missing__.
         ids = list(map(self.get, toks))
         if None in ids:

@@ -52,8 +52,9 @@ def period_key(subscriber: Subscriber, now: datetime, default_tz: str) -> str:
     return period_start_date(subscriber, now, default_tz).isoformat()
 
 
-def is_due(subscriber: Subscriber, last_sent: datetime | None, now: datetime,
-           default_tz: str) -> bool:
+def is_due(
+    subscriber: Subscriber, last_sent: datetime | None, now: datetime, default_tz: str
+) -> bool:
     """True when no digest was sent to the subscriber in the current period."""
     if last_sent is None:
         return True
@@ -62,8 +63,9 @@ def is_due(subscriber: Subscriber, last_sent: datetime | None, now: datetime,
     return last_sent < period_start(subscriber, now, default_tz)
 
 
-def period_bounds(subscriber: Subscriber, now: datetime,
-                  default_tz: str) -> tuple[datetime, datetime]:
+def period_bounds(
+    subscriber: Subscriber, now: datetime, default_tz: str
+) -> tuple[datetime, datetime]:
     """[start, end) of the current period in UTC (end: the next period's start)."""
     start = period_start(subscriber, now, default_tz)
     days = 7 if subscriber.cadence == "weekly" else 1

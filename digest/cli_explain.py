@@ -40,11 +40,14 @@ def explain_lines(papers: Sequence[Paper], topic, now, show_all: bool = False) -
     loose = topic.model_copy(update={"min_score": 0.0, "max_papers": None})
     matches: list[Match] = match_topics(papers, [loose], now)[topic.name]
     lines = [f"Topic: {topic.name}"]
-    lines.append(f"Query: {topic.query}" if topic.query and topic.query.strip()
-                 else "Query: (none)")
+    lines.append(
+        f"Query: {topic.query}" if topic.query and topic.query.strip() else "Query: (none)"
+    )
     if topic.similar_to:
-        lines.append(f"Similar to ({topic.similarity}, min_similarity "
-                     f"{topic.min_similarity:g}): " + "; ".join(topic.similar_to))
+        lines.append(
+            f"Similar to ({topic.similarity}, min_similarity "
+            f"{topic.min_similarity:g}): " + "; ".join(topic.similar_to)
+        )
     if topic.authors:
         lines.append("Authors: " + ", ".join(topic.authors))
     kept = 0
@@ -80,8 +83,13 @@ def _author_pinned(m: Match) -> bool:
 
 
 @click.command("explain")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="config.yaml (default: ./config.yaml, else the built-in sample config).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="config.yaml (default: ./config.yaml, else the built-in sample config).",
+)
 @click.option("--topic", "topic_name", required=True, help="The topic to explain.")
 @click.option("--all", "show_all", is_flag=True, help="Also list papers that do not match.")
 def explain(config_path: str | None, topic_name: str, show_all: bool) -> None:
@@ -99,11 +107,15 @@ def explain(config_path: str | None, topic_name: str, show_all: bool) -> None:
     except KeyError:
         names = [t.name for t in config.topics]
         close = difflib.get_close_matches(topic_name, names, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            "defined topics: " + ", ".join(names) if names else "no topics are defined")
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else ("defined topics: " + ", ".join(names) if names else "no topics are defined")
+        )
         # A mistyped name is a usage error (exit 2), like any bad option value.
-        raise click.BadParameter(f"no topic named {topic_name!r}; {hint}",
-                                 param_hint="--topic") from None
+        raise click.BadParameter(
+            f"no topic named {topic_name!r}; {hint}", param_hint="--topic"
+        ) from None
     papers = _load_papers(config)
     try:
         lines = explain_lines(papers, topic, Clock().now(), show_all)

@@ -67,13 +67,24 @@ def unsubscribe(address: str | None, token: str | None, config_path: str | None,
     finally:
         conn.close()
     if as_json:
-        click.echo(json.dumps({"email": result.email, "new": result.new, "known": known,
-                               "cancelled": result.cancelled}))
+        click.echo(
+            json.dumps(
+                {
+                    "email": result.email,
+                    "new": result.new,
+                    "known": known,
+                    "cancelled": result.cancelled,
+                }
+            )
+        )
         return
     if not known:
-        click.echo(f"{result.email} was not a subscriber; added to the suppression list so it "
-                   "is never mailed" if result.new else
-                   f"{result.email} was not a subscriber and is already on the suppression list")
+        click.echo(
+            f"{result.email} was not a subscriber; added to the suppression list so it "
+            "is never mailed"
+            if result.new
+            else f"{result.email} was not a subscriber and is already on the suppression list"
+        )
         return
     state = "unsubscribed" if result.new else "was already unsubscribed"
     click.echo(f"{result.email} {state}; {result.cancelled} pending deliveries cancelled")
@@ -101,8 +112,10 @@ def send_test(to: str, config_path: str | None, as_json: bool):
 
     config = _load(config_path)
     if config.smtp is None:
-        raise ConfigError("there is no smtp section in the config",
-                          hint="add smtp: host, port, security, username, password_env")
+        raise ConfigError(
+            "there is no smtp section in the config",
+            hint="add smtp: host, port, security, username, password_env",
+        )
     try:
         to = normalize_email(to)
     except ValueError as exc:
@@ -111,22 +124,35 @@ def send_test(to: str, config_path: str | None, as_json: bool):
     message, message_id = sample_message(config, to, now)
     outbox = SmtpOutbox(config)
     where = f"{outbox.host}:{outbox.port} ({outbox.security})"
-    row = LedgerRow(to, "send-test", "sending", "smtp", message_id, (), message, 0, None,
-                    now, now, None)
+    row = LedgerRow(
+        to, "send-test", "sending", "smtp", message_id, (), message, 0, None, now, now, None
+    )
     try:
         outbox.open()
         outcome = outbox.send(row)
     finally:
         outbox.close()
     if as_json:
-        click.echo(json.dumps({"to": to, "server": where, "ok": outcome.ok, "code": outcome.code,
-                               "detail": outcome.detail, "message_id": message_id}))
+        click.echo(
+            json.dumps(
+                {
+                    "to": to,
+                    "server": where,
+                    "ok": outcome.ok,
+                    "code": outcome.code,
+                    "detail": outcome.detail,
+                    "message_id": message_id,
+                }
+            )
+        )
     elif outcome.ok:
         click.echo(f"sent a test digest to {to} via {where}\n  Message-ID: <{message_id}>")
     if not outcome.ok:
         kind = "permanent" if outcome.permanent else "temporary"
-        raise DigestError(f"the server did not accept the test digest ({kind}): {outcome.detail}",
-                          hint="check the address, smtp.from and the server's logs")
+        raise DigestError(
+            f"the server did not accept the test digest ({kind}): {outcome.detail}",
+            hint="check the address, smtp.from and the server's logs",
+        )
 
 
 def sample_message(config, to: str, now) -> tuple[bytes, str]:
@@ -140,19 +166,29 @@ def sample_message(config, to: str, now) -> tuple[bytes, str]:
     sender = (config.smtp.from_ if config.smtp else None) or config.delivery.from_
     stamp = now.strftime("%Y%m%dT%H%M%S")
     message_id = make_message_id(to, f"send-test-{stamp}", sender_domain(sender))
-    text = f"{config.title}: a test digest\n\n" + "\n\n".join(
-        f"{i}. {p.title}\n{p.abstract[:300]}" for i, p in enumerate(papers, 1)
-    ) + "\n\nThis is a test sent by `digest send-test`.\n"
+    text = (
+        f"{config.title}: a test digest\n\n"
+        + "\n\n".join(f"{i}. {p.title}\n{p.abstract[:300]}" for i, p in enumerate(papers, 1))
+        + "\n\nThis is a test sent by `digest send-test`.\n"
+    )
     html = (
         f"<html><body><h1>{escape(config.title)}: a test digest</h1><ol>"
-        + "".join(f"<li><strong>{escape(p.title)}</strong><p>{escape(p.abstract[:300])}</p></li>"
-                  for p in papers)
+        + "".join(
+            f"<li><strong>{escape(p.title)}</strong><p>{escape(p.abstract[:300])}</p></li>"
+            for p in papers
+        )
         + "</ol><p>This is a test sent by <code>digest send-test</code>.</p></body></html>"
     )
     env = Envelope(
-        subject=f"{config.title}: test digest", sender=sender, to_addr=to, to_name="",
-        message_id=message_id, date=now, list_id=default_list_id(config, sender),
-        unsubscribe_mailto=config.list_.unsubscribe_mailto, reply_to=config.delivery.reply_to,
+        subject=f"{config.title}: test digest",
+        sender=sender,
+        to_addr=to,
+        to_name="",
+        message_id=message_id,
+        date=now,
+        list_id=default_list_id(config, sender),
+        unsubscribe_mailto=config.list_.unsubscribe_mailto,
+        reply_to=config.delivery.reply_to,
     )
     return build_message(env, text, html), message_id
 
@@ -162,5 +198,3 @@ def default_list_id(config, sender: str) -> str:
     from digest.compose import list_id
 
     return list_id(config)
-
-

@@ -18,7 +18,11 @@ import signal
 import threading
 
 POINTS = (
-    "after_plan", "after_sending_mark", "after_smtp_250", "after_mark_sent", "after_disk_write",
+    "after_plan",
+    "after_sending_mark",
+    "after_smtp_250",
+    "after_mark_sent",
+    "after_disk_write",
 )
 
 _lock = threading.Lock()

@@ -36,8 +36,7 @@ class FieldIndex:
     offsets: np.ndarray  # doc d's tokens are seq[offsets[d]:offsets[d+1]]
     lengths: np.ndarray  # tokens per doc (float64)
     n_terms: int
-    _postings: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict,
-                                                               repr=False)
+    _postings: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     _counts: Any = field(default=None, repr=False)
 
     @property
@@ -60,9 +59,11 @@ class FieldIndex:
         if tids is None:
             todo = np.arange(self.n_terms, dtype=np.int64)
         else:
-            todo = np.unique(np.fromiter(
-                (t for t in tids if 0 <= t < self.n_terms and t not in self._postings),
-                np.int64))
+            todo = np.unique(
+                np.fromiter(
+                    (t for t in tids if 0 <= t < self.n_terms and t not in self._postings), np.int64
+                )
+            )
         if not len(todo):
             return
         if tids is None or len(todo) == self.n_terms:
@@ -100,8 +101,9 @@ class FieldIndex:
             np.cumsum([len(d) for d, _ in parts], out=indptr[1:])
             indices = np.concatenate([d for d, _ in parts]) if parts else _EMPTY_I
             data = np.concatenate([f for _, f in parts]).astype(np.int32) if parts else _EMPTY_I
-            self._counts = sparse.csc_matrix((data, indices, indptr),
-                                             shape=(self.n, max(self.n_terms, 1)))
+            self._counts = sparse.csc_matrix(
+                (data, indices, indptr), shape=(self.n, max(self.n_terms, 1))
+            )
         return self._counts
 
     def phrase(self, tids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -175,8 +177,11 @@ class Index:
         lies under it (`cs` covers `cs.LG`)."""
         table = self.labels[kind]
         value = fold(value)
-        hits = [docs for label, docs in table.items()
-                if label == value or (kind == "category" and label.startswith(value + "."))]
+        hits = [
+            docs
+            for label, docs in table.items()
+            if label == value or (kind == "category" and label.startswith(value + "."))
+        ]
         if not hits:
             return _EMPTY_I
         return np.unique(np.concatenate(hits))
@@ -187,8 +192,10 @@ def build_index(papers: Sequence[Paper]) -> Index:
     vocab = Vocab()
     ids, off = tokenize([p.title for p in papers] + [p.abstract for p in papers], vocab)
     split = int(off[n])
-    fields = {"title": _field(ids[:split], off[: n + 1], len(vocab.terms)),
-              "abstract": _field(ids[split:], off[n:] - split, len(vocab.terms))}
+    fields = {
+        "title": _field(ids[:split], off[: n + 1], len(vocab.terms)),
+        "abstract": _field(ids[split:], off[n:] - split, len(vocab.terms)),
+    }
     names = Vocab()
     fields["author"] = _authors(papers, names)
     labels: dict[str, dict[str, list[int]]] = {"category": {}, "source": {}}
@@ -208,8 +215,9 @@ def build_index(papers: Sequence[Paper]) -> Index:
     return Index(papers, vocab, fields, names, arrays)
 
 
-def _field(seq: np.ndarray, offsets: np.ndarray, n_terms: int,
-           lengths: np.ndarray | None = None) -> FieldIndex:
+def _field(
+    seq: np.ndarray, offsets: np.ndarray, n_terms: int, lengths: np.ndarray | None = None
+) -> FieldIndex:
     if lengths is None:
         lengths = np.diff(offsets)
     return FieldIndex(seq, offsets, lengths.astype(np.float64), n_terms)

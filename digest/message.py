@@ -129,7 +129,7 @@ def _unsubscribe_targets(env: Envelope, sep: str = ", ") -> str | None:
 
 def _url_safe(url: str) -> str:
     url = header_safe(url)
-    if any(ch in url for ch in "<>\" ") or not url.isascii():
+    if any(ch in url for ch in '<>" ') or not url.isascii():
         raise MessageError(f"unsafe URL for a header: {url!r}", hint="check base_url and list.*")
     return url
 
@@ -278,14 +278,24 @@ def build_message(env: Envelope, text: str, html: str, *, boundary: bytes | None
     boundary = boundary or _boundary(tuple(part for part, is_7bit in parts if is_7bit))
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("utf-8")
     delimiter = b"--" + boundary + _CRLF
-    data = b"".join((
-        head,
-        b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="', boundary,
-        b'"\r\n\r\n',
-        delimiter, parts[0][0], _CRLF,
-        delimiter, parts[1][0], _CRLF,
-        b"--", boundary, b"--", _CRLF,
-    ))
+    data = b"".join(
+        (
+            head,
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="',
+            boundary,
+            b'"\r\n\r\n',
+            delimiter,
+            parts[0][0],
+            _CRLF,
+            delimiter,
+            parts[1][0],
+            _CRLF,
+            b"--",
+            boundary,
+            b"--",
+            _CRLF,
+        )
+    )
     check_headers(data, expected_headers(env))
     return data
 

@@ -144,8 +144,11 @@ def _lex(text: str) -> list[_Tok]:
         elif ch == '"':
             end = text.find('"', i + 1)
             if end < 0:
-                raise QuerySyntaxError(f"the phrase opened by the quote at column {i + 1} "
-                                       "is never closed: add a closing \"", i + 1)
+                raise QuerySyntaxError(
+                    f"the phrase opened by the quote at column {i + 1} "
+                    'is never closed: add a closing "',
+                    i + 1,
+                )
             out.append(_Tok("PHRASE", text[i + 1 : end], i + 1))
             i = end + 1
         else:
@@ -162,7 +165,9 @@ def _lex(text: str) -> list[_Tok]:
                 raise QuerySyntaxError(
                     f"unknown field {head + ':'!r}; use one of "
                     + ", ".join(f + ":" for f in FIELDS)
-                    + ' (or quote the text to search for it)', i + 1)
+                    + " (or quote the text to search for it)",
+                    i + 1,
+                )
             if word.upper() in OPERATORS:
                 out.append(_Tok(word.upper(), word, i + 1))
             elif word.startswith("-") and len(word) > 1:
@@ -195,10 +200,12 @@ class _Parser:
         label = after.value + (":" if after.kind == "FIELD" else "")
         if nxt is None:
             raise QuerySyntaxError(
-                f"the query ends after {label!r}: add a term after it", after.column)
+                f"the query ends after {label!r}: add a term after it", after.column
+            )
         if nxt.kind in (")", "AND", "OR"):
             raise QuerySyntaxError(
-                f"expected a term after {label!r}, found {nxt.value!r}", nxt.column)
+                f"expected a term after {label!r}, found {nxt.value!r}", nxt.column
+            )
 
     def parse(self) -> Node:
         if not self.toks:
@@ -254,7 +261,8 @@ class _Parser:
             self.need_term(tok)
             if self.peek().kind == "NOT":  # type: ignore[union-attr]
                 raise QuerySyntaxError(
-                    f"write NOT {tok.value}:... rather than {tok.value}:NOT", tok.column)
+                    f"write NOT {tok.value}:... rather than {tok.value}:NOT", tok.column
+                )
             return self.parse_primary(tok.value)
         return _term(tok, field)
 
@@ -271,8 +279,7 @@ def _term(tok: _Tok, field: str | None) -> Term:
         return Term(body, (value,), field, quoted)
     tokens = tuple(terms(body))
     if not tokens:
-        raise QuerySyntaxError(
-            f"{raw!r} has no letters or digits to search for", tok.column)
+        raise QuerySyntaxError(f"{raw!r} has no letters or digits to search for", tok.column)
     if prefix:
         if len(tokens) != 1:
             raise QuerySyntaxError(f"a * prefix works on one word, not {raw!r}", tok.column)

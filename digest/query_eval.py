@@ -139,8 +139,12 @@ def evaluate(query: Query, index: Index) -> QueryResult:
     if _satisfiable_without_terms(query.root):
         cand = np.arange(index.n, dtype=np.int32)
     else:  # the union of the positive terms' postings
-        parts = [docs for (_, positive), per_field in zip(leaves, postings, strict=True)
-                 if positive for docs, _ in per_field.values()]
+        parts = [
+            docs
+            for (_, positive), per_field in zip(leaves, postings, strict=True)
+            if positive
+            for docs, _ in per_field.values()
+        ]
         total = sum(len(d) for d in parts)
         if total * 8 > index.n:  # common words: a dense mark is cheaper than a sort
             seen = np.zeros(index.n, dtype=bool)
@@ -177,8 +181,11 @@ def evaluate(query: Query, index: Index) -> QueryResult:
         built[id(term)] = _Leaf(term, positive, hits, score, weight_idf)
     match, score = _node(query.root, built, m)
     keep = np.flatnonzero(match)
-    result_leaves = [(leaf.term, {f: h[keep] for f, h in leaf.hits.items()})
-                     for leaf in built.values() if leaf.positive]
+    result_leaves = [
+        (leaf.term, {f: h[keep] for f, h in leaf.hits.items()})
+        for leaf in built.values()
+        if leaf.positive
+    ]
     return QueryResult(cand[keep], score[keep], result_leaves)
 
 
@@ -195,8 +202,11 @@ def _node(node, built: dict[int, _Leaf], m: int) -> tuple[np.ndarray, np.ndarray
     weights = _weights(node.children, built)
     if isinstance(node, And):
         ok = np.logical_and.reduce([r[0] for r in results])
-        scored = [(r[1], w) for c, r, w in zip(node.children, results, weights, strict=True)
-                  if not isinstance(c, Not)]
+        scored = [
+            (r[1], w)
+            for c, r, w in zip(node.children, results, weights, strict=True)
+            if not isinstance(c, Not)
+        ]
         if not scored:
             return ok, ok.astype(np.float64)
         total = sum(w for _, w in scored)

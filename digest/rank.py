@@ -72,15 +72,17 @@ def freshness(paper: Paper, now: datetime) -> float:
     return 0.5 ** (age_days / FRESHNESS_HALF_LIFE_DAYS)
 
 
-def boosts(papers: Sequence[Paper], docs: np.ndarray, upvotes: float, recency: float,
-           now: datetime) -> np.ndarray:
+def boosts(
+    papers: Sequence[Paper], docs: np.ndarray, upvotes: float, recency: float, now: datetime
+) -> np.ndarray:
     """The boost each paper in `docs` adds to its relevance."""
     out = np.zeros(len(docs), dtype=np.float64)
     if upvotes:
         out += upvotes * np.fromiter((popularity(papers[d]) for d in docs), np.float64, len(docs))
     if recency:
-        out += recency * np.fromiter((freshness(papers[d], now) for d in docs), np.float64,
-                                     len(docs))
+        out += recency * np.fromiter(
+            (freshness(papers[d], now) for d in docs), np.float64, len(docs)
+        )
     return out
 
 

@@ -1,4 +1,4 @@
-""""More like these": a topic's `similar_to` examples (ids or titles) match papers that
+""" "More like these": a topic's `similar_to` examples (ids or titles) match papers that
 resemble them.
 
 tfidf (the default, always available): each paper is a TF-IDF vector of its title and
@@ -116,8 +116,10 @@ class TfidfModel:
         rows, cols, vals, norms = [], [], [], []
         for k, ex in enumerate(examples):
             counts: dict[int, float] = {}
-            for weight, text in ((TITLE_WEIGHT, ex.paper.title if ex.paper else ex.text),
-                                 (1.0, ex.paper.abstract if ex.paper else "")):
+            for weight, text in (
+                (TITLE_WEIGHT, ex.paper.title if ex.paper else ex.text),
+                (1.0, ex.paper.abstract if ex.paper else ""),
+            ):
                 for tid in vocab.ids(text):
                     counts[tid] = counts.get(tid, 0.0) + weight
             norm2 = 0.0
@@ -197,8 +199,9 @@ def paper_text(paper: Paper) -> str:
     return f"{paper.title}. {paper.abstract}".strip()
 
 
-def semantic_similarity(papers: Sequence[Paper], examples: Sequence[Example],
-                        embed: Embedder, cache=None) -> np.ndarray:
+def semantic_similarity(
+    papers: Sequence[Paper], examples: Sequence[Example], embed: Embedder, cache=None
+) -> np.ndarray:
     """(papers x examples) cosine of embeddings; `cache` (store.vectors.VectorCache)
     supplies and keeps the papers' vectors so only new papers are embedded."""
     paper_vecs = _embed_papers(papers, embed, cache)

@@ -34,8 +34,11 @@ _SPACE = 32
 # ASCII letters -> lower case, digits and non-ASCII bytes (the UTF-8 of folded words) kept,
 # everything else -> space.
 _TABLE = bytes(
-    (c | 0x20) if chr(c).isalpha() and c < 128
-    else c if (c < 128 and chr(c).isdigit()) or c >= 128 else _SPACE
+    (c | 0x20)
+    if chr(c).isalpha() and c < 128
+    else c
+    if (c < 128 and chr(c).isdigit()) or c >= 128
+    else _SPACE
     for c in range(256)
 )
 _CHUNK = 1 << 20  # bytes per chunk (cut at a space): its temporaries stay in cache
@@ -93,8 +96,9 @@ def plain_tokenize(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.n
     return np.asarray(flat, dtype=np.int32).reshape(-1), offsets
 
 
-def _scan(a: np.ndarray, window: np.ndarray, lo: int,
-          hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _scan(
+    a: np.ndarray, window: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Start, length and key (never 0: 0 marks an empty slot) of every token in
     buf[lo:hi+1], which begins and ends with a space, and which tokens are over 7 bytes.
 
@@ -144,8 +148,14 @@ class _Words:
         self.lut = np.full(1 << _BITS, _UNSET, dtype=np.int32)
         self.sig = np.zeros(1 << _BITS, dtype=np.int64)
 
-    def add(self, starts: np.ndarray, lengths: np.ndarray, keys: np.ndarray,
-            longer: np.ndarray, out: np.ndarray) -> bool:
+    def add(
+        self,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        keys: np.ndarray,
+        longer: np.ndarray,
+        out: np.ndarray,
+    ) -> bool:
         """Write the tokens' term ids to `out`; True on a collision of two long words.
         `longer`: the tokens of over 7 bytes."""
         while self.count + len(keys) >= len(self.table):  # an empty slot for every key
@@ -161,8 +171,9 @@ class _Words:
         if len(new):
             fresh, first = np.unique(slot[new], return_index=True)
             first = new[first]
-            self.lut[fresh] = self._term_ids(self.table[fresh].tolist(),
-                                             starts[first].tolist(), lengths[first].tolist())
+            self.lut[fresh] = self._term_ids(
+                self.table[fresh].tolist(), starts[first].tolist(), lengths[first].tolist()
+            )
             out[new] = self.lut[slot[new]]
             self.count += len(fresh)
             if len(longer):
@@ -174,8 +185,10 @@ class _Words:
                 return True
             huge = longer[sig == 0]
             if len(huge):
-                out[huge] = [self.vocab[self.buf[s : s + ln]] for s, ln in zip(
-                    starts[huge].tolist(), lengths[huge].tolist(), strict=True)]
+                out[huge] = [
+                    self.vocab[self.buf[s : s + ln]]
+                    for s, ln in zip(starts[huge].tolist(), lengths[huge].tolist(), strict=True)
+                ]
         if self.count > len(self.table) // 2:
             self._grow()
         return False

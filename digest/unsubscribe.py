@@ -33,9 +33,19 @@ from digest.store.optouts import add as _add
 from digest.store.optouts import is_unsubscribed, unsubscribed
 
 __all__ = [
-    "TokenCheck", "Unsubscribed", "check_token", "explain_problem", "is_known",
-    "is_unsubscribed", "issue_token", "make_token", "secret_from_env", "unsubscribe",
-    "unsubscribe_url", "unsubscribed", "verify_token",
+    "TokenCheck",
+    "Unsubscribed",
+    "check_token",
+    "explain_problem",
+    "is_known",
+    "is_unsubscribed",
+    "issue_token",
+    "make_token",
+    "secret_from_env",
+    "unsubscribe",
+    "unsubscribe_url",
+    "unsubscribed",
+    "verify_token",
 ]
 
 TOKEN_LENGTH = 32  # 192 bits of the HMAC: far beyond guessing
@@ -52,8 +62,9 @@ def _key(email: str) -> str:
 def make_token(email: str, secret: str) -> str:
     """The opaque, URL-safe token naming one subscriber: the same for the same address and
     secret, so every digest of a reader carries the same links."""
-    mac = hmac.new(secret.encode("utf-8"), _PURPOSE + _key(email).encode("utf-8"),
-                   hashlib.sha256).digest()
+    mac = hmac.new(
+        secret.encode("utf-8"), _PURPOSE + _key(email).encode("utf-8"), hashlib.sha256
+    ).digest()
     return base64.urlsafe_b64encode(mac).decode("ascii")[:TOKEN_LENGTH]
 
 
@@ -95,11 +106,15 @@ def verify_token(token: str, secret: str, conn: sqlite3.Connection) -> str | Non
 def explain_problem(problem: Problem | None) -> str:
     """A sentence for a person holding a token that did not work."""
     if problem == "mismatch":
-        return ("the signing secret has changed since this link was sent; a newer digest "
-                "carries a working link")
+        return (
+            "the signing secret has changed since this link was sent; a newer digest "
+            "carries a working link"
+        )
     if problem == "unknown":
-        return ("this digest never issued that link: it may come from another installation, "
-                "from a digest sent before links were recorded, or have been altered")
+        return (
+            "this digest never issued that link: it may come from another installation, "
+            "from a digest sent before links were recorded, or have been altered"
+        )
     return "that is not a complete link token: copy the whole link from the email"
 
 

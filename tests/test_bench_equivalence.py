@@ -12,8 +12,17 @@ import pytest
 from benchmarks.fanout import FanOut, Job, jobs
 from digest.models import Subscriber
 
-HEADERS = ("Subject", "From", "To", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-           "List-Unsubscribe-Post", "MIME-Version")
+HEADERS = (
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +35,7 @@ HOSTILE = ('Zoë "Q" O\'Brien, Jr.', "=?utf-8?q?evil?= Ødegård", "Ann\r\nBcc: 
 
 def renamed(job: Job, name: str) -> Job:
     d = job.digest
-    sub = Subscriber(email="odd@example.org", name=name, topics=d.subscriber.topics,
-                     max_papers=15)
+    sub = Subscriber(email="odd@example.org", name=name, topics=d.subscriber.topics, max_papers=15)
     return Job(type(d)(d.issue, sub, d.sections, d.omitted), job.secret)
 
 
@@ -39,10 +47,10 @@ def parsed(data: bytes):
     msg = message_from_bytes(data, policy=default)
     # Folding whitespace is not content (RFC 5322 3.2.2): the stdlib folds long values
     # where the fast builder does not, and unfolding keeps the folding space.
-    headers = {h: " ".join(str(msg[h]).split()) if msg[h] is not None else None
-               for h in HEADERS}
-    parts = [(p.get_content_type(), p.get_content_charset(), p.get_content())
-             for p in msg.iter_parts()]
+    headers = {h: " ".join(str(msg[h]).split()) if msg[h] is not None else None for h in HEADERS}
+    parts = [
+        (p.get_content_type(), p.get_content_charset(), p.get_content()) for p in msg.iter_parts()
+    ]
     return msg.get_content_type(), headers, parts
 
 

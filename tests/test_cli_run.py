@@ -184,12 +184,21 @@ def test_help_works_as_module(tmp_path, args):
 
 def test_similar_to_finds_examples_from_earlier_runs(tmp_path):
     """A `similar_to` example seen in an earlier run (not in today's batch) still works."""
-    first = {"title": "Quantized attention kernels for fast LLM inference", "id": "2401.00001",
-             "abstract": "We quantize attention kernels to speed up LLM inference on GPUs."}
-    later = {"title": "Faster quantized attention for LLM inference", "id": "2402.00002",
-             "abstract": "Quantized attention kernels make LLM inference faster on GPUs."}
-    other = {"title": "Protein folding with diffusion", "id": "2402.00003",
-             "abstract": "A diffusion model predicts protein structures."}
+    first = {
+        "title": "Quantized attention kernels for fast LLM inference",
+        "id": "2401.00001",
+        "abstract": "We quantize attention kernels to speed up LLM inference on GPUs.",
+    }
+    later = {
+        "title": "Faster quantized attention for LLM inference",
+        "id": "2402.00002",
+        "abstract": "Quantized attention kernels make LLM inference faster on GPUs.",
+    }
+    other = {
+        "title": "Protein folding with diffusion",
+        "id": "2402.00003",
+        "abstract": "A diffusion model predicts protein structures.",
+    }
     config = {
         "sources": [{"name": "local", "type": "file", "path": "papers.jsonl"}],
         "topics": [{"name": "Like it", "similar_to": ["arxiv:2401.00001"], "min_similarity": 0.2}],
@@ -253,17 +262,23 @@ def test_the_web_version_lists_every_paper_of_the_digests_that_link_to_it(tmp_pa
 def test_a_second_run_the_same_day_keeps_the_archive_page_whole(tmp_path):
     first = [{"title": f"LLM paper number {i}", "id": f"2401.0000{i}"} for i in range(3)]
     (tmp_path / "papers.jsonl").write_text("".join(json.dumps(p) + "\n" for p in first))
-    (tmp_path / "more.jsonl").write_text(json.dumps({"title": "LLM paper late", "id": "2401.00009"}))
+    (tmp_path / "more.jsonl").write_text(
+        json.dumps({"title": "LLM paper late", "id": "2401.00009"})
+    )
     config = {
-        "sources": [{"name": "a", "type": "file", "path": "papers.jsonl"},
-                    {"name": "b", "type": "file", "path": "more.jsonl"}],
+        "sources": [
+            {"name": "a", "type": "file", "path": "papers.jsonl"},
+            {"name": "b", "type": "file", "path": "more.jsonl"},
+        ],
         "topics": [{"name": "LLM", "query": "LLM"}],
         "subscribers": [{"email": "a@example.org"}],
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     assert digest("run", cwd=tmp_path).returncode == 0
     (tmp_path / "papers.jsonl").unlink()  # source a fails at noon; b brings one more paper
-    (tmp_path / "more.jsonl").write_text(json.dumps({"title": "LLM paper noon", "id": "2401.00010"}))
+    (tmp_path / "more.jsonl").write_text(
+        json.dumps({"title": "LLM paper noon", "id": "2401.00010"})
+    )
     assert digest("run", cwd=tmp_path, now="2026-12-01T12:00:00+00:00").returncode == 3
     page = (tmp_path / "out" / "archive" / "2026-12-01.html").read_text()
     for title in ("LLM paper number 0", "LLM paper number 2", "LLM paper late", "LLM paper noon"):

@@ -181,10 +181,13 @@ def test_semantic_similarity_without_the_extra_is_a_config_error(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec",
+        importlib.util,
+        "find_spec",
         lambda name, *a: None if name == "sentence_transformers" else real(name, *a),
     )
-    problems = problems_of({"topics": [{"name": "t", "similar_to": ["x"], "similarity": "semantic"}]})
+    problems = problems_of(
+        {"topics": [{"name": "t", "similar_to": ["x"], "similarity": "semantic"}]}
+    )
     assert problems == [
         "topics[0].similarity: 'semantic' needs the optional semantic extra; install it with "
         "pip install '.[semantic]' (or use similarity: tfidf)"

@@ -27,7 +27,10 @@ def run(state: Path, port: int, fault: str | None) -> subprocess.CompletedProces
         env["DIGEST_FAULT"] = fault
     return subprocess.run(  # noqa: S603 - our own script, with sys.executable
         [sys.executable, str(SCRIPT), str(state), str(port), *ADDRESSES],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

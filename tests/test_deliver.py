@@ -51,8 +51,13 @@ def test_disk_outbox_writes_each_message_once(conn, tmp_path):
 def test_make_outbox_picks_by_method(tmp_path):
     config = smtp_config(25, tmp_path)
     assert isinstance(make_outbox(config, clock()), SmtpOutbox)
-    disk = make_outbox(config.model_copy(update={"delivery": config.delivery.model_copy(
-        update={"method": "disk"})}), clock(), out_dir=tmp_path)
+    disk = make_outbox(
+        config.model_copy(
+            update={"delivery": config.delivery.model_copy(update={"method": "disk"})}
+        ),
+        clock(),
+        out_dir=tmp_path,
+    )
     assert isinstance(disk, DiskOutbox)
 
 
@@ -141,8 +146,9 @@ def test_smtp_rate_setting_is_applied(conn, tmp_path):
     slept: list[float] = []
     with SmtpServer() as server:
         plan_rows(conn, [A, B])
-        outbox = SmtpOutbox(smtp_config(server.port, tmp_path, rate=2), sleep=slept.append,
-                            monotonic=lambda: 0.0)
+        outbox = SmtpOutbox(
+            smtp_config(server.port, tmp_path, rate=2), sleep=slept.append, monotonic=lambda: 0.0
+        )
         report = deliver_pending(conn, outbox, clock())
     assert [d.state for d in report] == ["sent", "sent"] and slept == [0.5]
 
@@ -203,6 +209,14 @@ def test_an_unsubscribe_during_a_batch_wins(conn, tmp_path):
 
 def test_a_plan_for_an_unsubscribed_reader_is_refused(conn):
     unsubscribe(conn, A, T0)
-    assert not deliveries.plan(conn, subscriber=A, issue_id="2026-12-02", method="disk",
-                               message_id="x", paper_ids=("p",), message=b"m", at=T0)
+    assert not deliveries.plan(
+        conn,
+        subscriber=A,
+        issue_id="2026-12-02",
+        method="disk",
+        message_id="x",
+        paper_ids=("p",),
+        message=b"m",
+        at=T0,
+    )
     assert deliveries.get(conn, A, "2026-12-02") is None

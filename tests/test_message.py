@@ -190,12 +190,14 @@ def test_fast_builder_is_fast():
 def test_transfer_encodings():
     """7bit for an ASCII part in lines under 998 octets (the rendered email's HTML), base64
     otherwise; both decode to what was given."""
-    html7 = "<p\nclass=\"x\">Caf&#233; " + "y" * 900 + "</p>\n" * 40
+    html7 = '<p\nclass="x">Caf&#233; ' + "y" * 900 + "</p>\n" * 40
     data = build_message(envelope(), TEXT, html7)
     msg = parse(data)
     plain, rich = msg.iter_parts()
     assert (plain["Content-Transfer-Encoding"], rich["Content-Transfer-Encoding"]) == (
-        "base64", "7bit")
+        "base64",
+        "7bit",
+    )
     assert rich.get_content().replace("\r\n", "\n") == html7
     assert plain.get_content().replace("\r\n", "\n") == TEXT
     long_line = parse(build_message(envelope(), "ascii\n", "<p>" + "x" * 998 + "</p>"))

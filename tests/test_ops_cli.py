@@ -96,15 +96,21 @@ def test_check_bad_cron_exits_2_naming_the_key(tmp_path):
     assert "schedule.cron: cron expression '0 7 * * 1-8': day-of-week value 8" in result.output
 
 
-LOGIN = {"host": "127.0.0.1", "port": 2525, "security": "none", "username": "digest",
-         "password_env": "DIGEST_SMTP_PASSWORD"}
+LOGIN = {
+    "host": "127.0.0.1",
+    "port": 2525,
+    "security": "none",
+    "username": "digest",
+    "password_env": "DIGEST_SMTP_PASSWORD",
+}
 
 
 @pytest.mark.parametrize("value", [None, ""])
 def test_check_fails_when_the_smtp_password_variable_is_unset_or_empty(tmp_path, value):
     write_config(tmp_path, smtp=LOGIN)
-    result = invoke(tmp_path, "check", "--config", "config.yaml",
-                    env={"DIGEST_SMTP_PASSWORD": value})
+    result = invoke(
+        tmp_path, "check", "--config", "config.yaml", env={"DIGEST_SMTP_PASSWORD": value}
+    )
     assert result.exit_code == 1, result.output
     (failed,) = [line for line in lines(result) if line.startswith("FAIL")]
     state = "is not set" if value is None else "is empty"
@@ -112,8 +118,9 @@ def test_check_fails_when_the_smtp_password_variable_is_unset_or_empty(tmp_path,
         "FAIL smtp login: the environment variable DIGEST_SMTP_PASSWORD (smtp.password_env) "
         + state
     )
-    good = invoke(tmp_path, "check", "--config", "config.yaml",
-                  env={"DIGEST_SMTP_PASSWORD": PASSWORD})
+    good = invoke(
+        tmp_path, "check", "--config", "config.yaml", env={"DIGEST_SMTP_PASSWORD": PASSWORD}
+    )
     assert good.exit_code == 0, good.output
     assert "ok   smtp login: password for digest in $DIGEST_SMTP_PASSWORD" in lines(good)
     assert PASSWORD not in good.output
@@ -123,8 +130,12 @@ def test_check_fails_when_a_username_has_no_password_variable(tmp_path):
     write_config(tmp_path, smtp={**LOGIN, "password_env": None})
     result = invoke(tmp_path, "check", "--config", "config.yaml")
     assert result.exit_code == 1
-    assert any(line.startswith("FAIL smtp login: smtp.username is 'digest' but "
-                               "smtp.password_env is not set") for line in lines(result))
+    assert any(
+        line.startswith(
+            "FAIL smtp login: smtp.username is 'digest' but smtp.password_env is not set"
+        )
+        for line in lines(result)
+    )
 
 
 def test_check_warns_when_base_url_is_set_without_the_signing_secret(tmp_path):
@@ -132,11 +143,14 @@ def test_check_warns_when_base_url_is_set_without_the_signing_secret(tmp_path):
     result = invoke(tmp_path, "check", "--config", "config.yaml", env={"DIGEST_SECRET": None})
     assert result.exit_code == 0, result.output  # a warning, not a failure
     (warn,) = [line for line in lines(result) if line.startswith("warn")]
-    assert warn.startswith("warn links: base_url is set but the environment variable "
-                           "DIGEST_SECRET (web.secret_env) is not")
+    assert warn.startswith(
+        "warn links: base_url is set but the environment variable "
+        "DIGEST_SECRET (web.secret_env) is not"
+    )
     assert "no one-click unsubscribe or manage links" in warn
-    signed = invoke(tmp_path, "check", "--config", "config.yaml",
-                    env={"DIGEST_SECRET": "a-long-enough-secret"})
+    signed = invoke(
+        tmp_path, "check", "--config", "config.yaml", env={"DIGEST_SECRET": "a-long-enough-secret"}
+    )
     assert "ok   links: unsubscribe and manage links signed with $DIGEST_SECRET" in lines(signed)
     assert not any(line.startswith("warn") for line in lines(signed))
 
@@ -370,8 +384,16 @@ def _ledger(state, rows):
     conn = open_db(state)
     try:
         for subscriber, issue, final, at, extra in rows:
-            deliveries.plan(conn, subscriber=subscriber, issue_id=issue, method="smtp",
-                            message_id=f"<{subscriber}>", paper_ids=("p1",), message=b"m", at=at)
+            deliveries.plan(
+                conn,
+                subscriber=subscriber,
+                issue_id=issue,
+                method="smtp",
+                message_id=f"<{subscriber}>",
+                paper_ids=("p1",),
+                message=b"m",
+                at=at,
+            )
             if final == "sent":
                 row = deliveries.get(conn, subscriber, issue)
                 assert deliveries.claim(conn, row, at)
@@ -390,11 +412,14 @@ def test_status_shows_a_killed_run_as_interrupted_with_what_it_sent(tmp_path):
     started = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
     record_run(state, started - timedelta(days=1))
     record_run(state, started, status="running")  # killed: never finished, no report
-    _ledger(state, [
-        ("reader@example.org", "2026-11-30", "sent", started + timedelta(minutes=1), {}),
-        ("second@example.org", "2026-11-30", "planned", started + timedelta(minutes=1), {}),
-        ("old@example.org", "2026-11-28", "sent", started - timedelta(days=2), {}),
-    ])
+    _ledger(
+        state,
+        [
+            ("reader@example.org", "2026-11-30", "sent", started + timedelta(minutes=1), {}),
+            ("second@example.org", "2026-11-30", "planned", started + timedelta(minutes=1), {}),
+            ("old@example.org", "2026-11-28", "sent", started - timedelta(days=2), {}),
+        ],
+    )
     result = invoke(tmp_path, "status", "--config", "config.yaml")
     assert result.exit_code == 0, result.output
     out = lines(result)
@@ -419,27 +444,53 @@ def test_status_tells_when_a_failed_delivery_is_retried_and_not_given_ups(tmp_pa
     state = tmp_path / "state.sqlite"
     at = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
     record_run(state, at)
-    _ledger(state, [
-        ("later@example.org", "2026-11-30", "temp-failed", at,
-         {"error": "451 4.3.0 try later", "count_attempt": True,
-          "next_attempt_at": at + timedelta(minutes=30)}),
-        ("soon@example.org", "2026-11-30", "temp-failed", at,
-         {"error": "421 busy", "count_attempt": True}),
-        ("gone@example.org", "2026-11-30", "perm-failed", at,
-         {"error": "550 5.1.1 no such user", "count_attempt": True}),
-    ])
+    _ledger(
+        state,
+        [
+            (
+                "later@example.org",
+                "2026-11-30",
+                "temp-failed",
+                at,
+                {
+                    "error": "451 4.3.0 try later",
+                    "count_attempt": True,
+                    "next_attempt_at": at + timedelta(minutes=30),
+                },
+            ),
+            (
+                "soon@example.org",
+                "2026-11-30",
+                "temp-failed",
+                at,
+                {"error": "421 busy", "count_attempt": True},
+            ),
+            (
+                "gone@example.org",
+                "2026-11-30",
+                "perm-failed",
+                at,
+                {"error": "550 5.1.1 no such user", "count_attempt": True},
+            ),
+        ],
+    )
     result = invoke(tmp_path, "status", "--config", "config.yaml")
     out = lines(result)
     assert "deliveries waiting for a retry: 2" in out
-    assert ("  later@example.org (2026-11-30): temp-failed, 1 attempt(s): 451 4.3.0 try later; "
-            "next attempt with the first run after 2026-11-30 07:30 UTC") in out
-    assert ("  soon@example.org (2026-11-30): temp-failed, 1 attempt(s): 421 busy; "
-            "sent by the next run") in out
+    assert (
+        "  later@example.org (2026-11-30): temp-failed, 1 attempt(s): 451 4.3.0 try later; "
+        "next attempt with the first run after 2026-11-30 07:30 UTC"
+    ) in out
+    assert (
+        "  soon@example.org (2026-11-30): temp-failed, 1 attempt(s): 421 busy; sent by the next run"
+    ) in out
     assert "deliveries given up: 1" in out
     assert "  gone@example.org (2026-11-30): 550 5.1.1 no such user" in out
     data = json.loads(invoke(tmp_path, "status", "--json", "--config", "config.yaml").output)
     assert sorted(w["subscriber"] for w in data["waiting"]) == [
-        "later@example.org", "soon@example.org"]
+        "later@example.org",
+        "soon@example.org",
+    ]
     assert [w["subscriber"] for w in data["given_up"]] == ["gone@example.org"]
     later = next(w for w in data["waiting"] if w["subscriber"] == "later@example.org")
     assert datetime.fromisoformat(later["next_attempt_at"]) == at + timedelta(minutes=30)

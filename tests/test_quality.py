@@ -46,7 +46,9 @@ def test_precision_and_recall(case, papers):
     precision = len(hits) / len(labelled) if labelled else 0.0
     recall = len(hits) / len(relevant)
     titles = {p.id: p.title for p in papers}
-    detail = (f"missed: {[titles[i] for i in relevant - matched]}; "
-              f"wrongly matched: {[titles[i] for i in matched & irrelevant]}")
+    detail = (
+        f"missed: {[titles[i] for i in relevant - matched]}; "
+        f"wrongly matched: {[titles[i] for i in matched & irrelevant]}"
+    )
     assert precision >= case["min_precision"], f"precision {precision:.2f}; {detail}"
     assert recall >= case["min_recall"], f"recall {recall:.2f}; {detail}"

@@ -85,8 +85,15 @@ def test_bad_query_is_a_config_error_naming_the_topic():
 # ------------------------------------------------------------------ analysis
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("transformer", "Transformers"), ("inference", "inferencing"), ("study", "studies"),
-     ("embedding", "embedded"), ("LLM", "LLMs"), ("image", "images"), ("process", "processes")],
+    [
+        ("transformer", "Transformers"),
+        ("inference", "inferencing"),
+        ("study", "studies"),
+        ("embedding", "embedded"),
+        ("LLM", "LLMs"),
+        ("image", "images"),
+        ("process", "processes"),
+    ],
 )
 def test_light_stemming_conflates(a, b):
     assert terms(a) == terms(b)
@@ -148,8 +155,13 @@ def test_negated_terms_are_not_reasons():
 def test_batch_and_single_paper_agree():
     papers = all_papers()
     index = build_index(papers)
-    for text in ['"large language model" OR LLM', "image OR vision -transformer",
-                 "title:transformer*", "agent* AND (LLM OR MLLM)", "NOT matrix"]:
+    for text in [
+        '"large language model" OR LLM',
+        "image OR vision -transformer",
+        "title:transformer*",
+        "agent* AND (LLM OR MLLM)",
+        "NOT matrix",
+    ]:
         q = parse_query(text)
         batch = set(q.run(index).docs.tolist())
         single = {i for i, p in enumerate(papers) if q.evaluate(p) is not None}
@@ -164,11 +176,14 @@ def test_term_kinds():
 
 
 # ------------------------------------------------------------------ batch tokenizer
-@pytest.mark.parametrize("texts", [
-    [P.title, P.abstract, "", "   ", "Zoë Müller's naïve café: ﬁne-tuning Ⅻ 東京 α-β"],
-    ["abcdefg abcdefgh abcdefghi " * 3, "x" * 49 + " " + "x" * 49 + " " + "y" * 80, "end"],
-    ["a_b a-b A.B 3.14 x\x00y \t\n tab", "Ünïcödé ÀÉÎ straße"],
-])
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [P.title, P.abstract, "", "   ", "Zoë Müller's naïve café: ﬁne-tuning Ⅻ 東京 α-β"],
+        ["abcdefg abcdefgh abcdefghi " * 3, "x" * 49 + " " + "x" * 49 + " " + "y" * 80, "end"],
+        ["a_b a-b A.B 3.14 x\x00y \t\n tab", "Ünïcödé ÀÉÎ straße"],
+    ],
+)
 def test_batch_tokenizer_agrees_with_the_plain_one(texts):
     from digest.analyze import Vocab
     from digest.tokenize import plain_tokenize, tokenize
@@ -187,6 +202,8 @@ def test_postings_count_each_paper_once_with_its_frequency():
     docs, freq = index.fields["abstract"].postings(tid)
     want = {d: terms(p.abstract).count("model") for d, p in enumerate(papers)}
     assert dict(zip(docs.tolist(), freq.tolist(), strict=True)) == {
-        d: float(c) for d, c in want.items() if c}
+        d: float(c) for d, c in want.items() if c
+    }
     assert index.fields["abstract"].counts[:, tid].toarray().ravel().tolist() == [
-        want[d] for d in range(len(papers))]
+        want[d] for d in range(len(papers))
+    ]

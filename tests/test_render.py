@@ -147,6 +147,7 @@ def test_email_html_is_7bit_in_short_lines_and_means_the_same(renderer):
     assert not plain.isascii()
     a, b = lxml.html.fromstring(html), lxml.html.fromstring(plain)
     assert a.text_content() == b.text_content()
+
     def elements(tree):
         return [(e.tag, dict(e.attrib)) for e in tree.iter()]
 
@@ -158,8 +159,10 @@ def test_non_ascii_in_a_style_keeps_the_html_utf8(tmp_path):
 
     shipped = (shipped_templates_dir() / "email" / "digest.mjml").read_text()
     (tmp_path / "t" / "email").mkdir(parents=True)
-    patched = shipped.replace(".card a { text-decoration: none; }",
-                              '.card a { text-decoration: none; } .why::before { content: "→ "; }')
+    patched = shipped.replace(
+        ".card a { text-decoration: none; }",
+        '.card a { text-decoration: none; } .why::before { content: "→ "; }',
+    )
     assert patched != shipped
     (tmp_path / "t" / "email" / "digest.mjml").write_text(patched)
     r = Renderer(s.config(tmp_path, templates="t"))
@@ -177,19 +180,27 @@ def test_cached_text_blocks_equal_rendering_each_time(tmp_path):
     from digest.render.text import PaperBlocks
 
     papers = s.seed_papers(20)
-    odd = Paper(id="x:pua", title="Odd \ue000\ue001 title", abstract="Text \ue000.",
-                url="https://example.org/a", pdf_url="https://example.org/b")
-    matches = [Match(p, "Trending", 1.0 - i / 100, (Reason("trending", "popular"),))
-               for i, p in enumerate([odd, *papers])]
+    odd = Paper(
+        id="x:pua",
+        title="Odd \ue000\ue001 title",
+        abstract="Text \ue000.",
+        url="https://example.org/a",
+        pdf_url="https://example.org/b",
+    )
+    matches = [
+        Match(p, "Trending", 1.0 - i / 100, (Reason("trending", "popular"),))
+        for i, p in enumerate([odd, *papers])
+    ]
     cached = Renderer(s.config(tmp_path))
     fresh = Renderer(s.config(tmp_path))
     for start in range(0, 12, 3):  # shifts which block crosses from [9] to [10]
-        chosen = tuple(matches[start:start + 8]) + (matches[0],)
+        chosen = tuple(matches[start : start + 8]) + (matches[0],)
         digest = replace(s.digest(), sections=(TopicSection("Trending", chosen),))
         expected = fresh.render_digest(digest, s.links())[2]
         fresh.text.blocks = PaperBlocks(fresh.text.blocks.template)  # nothing reused
         assert cached.render_digest(digest, s.links())[2] == expected
     assert "Odd \ue000\ue001 title" in expected
+
 
 def test_user_templates_override_file_by_file(tmp_path):
     user = tmp_path / "mytemplates" / "email"

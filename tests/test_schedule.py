@@ -453,7 +453,10 @@ def test_a_stop_received_while_starting_means_no_run_at_all(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="digest.schedule")
     recorder = Recorder()
     code = run_scheduler(
-        make_config(tmp_path), FixedClock(T0), threading.Event(), run=recorder,
+        make_config(tmp_path),
+        FixedClock(T0),
+        threading.Event(),
+        run=recorder,
         history=RunHistory(last_success=T0 - timedelta(days=3)),  # a catch-up is due
         pending_signal=lambda: signal.SIGTERM,
     )

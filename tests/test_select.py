@@ -38,7 +38,9 @@ def test_default_config_on_the_seed(tmp_path):
     assert [m.score for m in llm] == sorted((m.score for m in llm), reverse=True)
     assert all(0 < m.score <= 1 for m in llm + vision)
     assert {m.paper.title.split(":")[0] for m in vision[:2]} == {
-        "Factorization Vision Transformer", "BiFormer"}
+        "Factorization Vision Transformer",
+        "BiFormer",
+    }
     quantum = by_title(papers, "Jones Polynomial").id
     assert quantum not in {m.paper.id for m in llm + vision}
     # No signal in the seed: trending keeps source order, every paper, score 0.
@@ -49,8 +51,9 @@ def test_default_config_on_the_seed(tmp_path):
 def test_default_digest_gives_every_topic_a_share(tmp_path):
     config = default_config(tmp_path)
     matches = match_topics(seed_papers(), config.topics, NOW)
-    sub = Subscriber("reader@example.org", topics=("Efficient LLMs", "Vision", "Trending"),
-                     max_papers=15)
+    sub = Subscriber(
+        "reader@example.org", topics=("Efficient LLMs", "Vision", "Trending"), max_papers=15
+    )
     digest = build_digest(ISSUE, sub, matches, [], [t.name for t in config.topics])
     assert [s.topic for s in digest.sections] == ["Efficient LLMs", "Vision", "Trending"]
     assert [len(s.matches) for s in digest.sections] == [5, 5, 5]
@@ -64,7 +67,10 @@ def test_trending_ranks_by_upvotes_and_comments():
     ranked = match_topics(papers, [topic("Hot")], NOW)["Hot"][:10]
     assert len(ranked) == 10
     assert [m.paper.title.split(":")[0] for m in ranked[:3]] == [
-        "EvoArena", "MiniMax Sparse Attention", "Robust-U1"]
+        "EvoArena",
+        "MiniMax Sparse Attention",
+        "Robust-U1",
+    ]
     assert ranked[0].reasons[0].text == "trending: 118 upvotes, 3 comments"
     votes = [(m.paper.upvotes or 0) + (m.paper.comments or 0) for m in ranked]
     assert votes == sorted(votes, reverse=True)
@@ -123,17 +129,25 @@ def test_topic_authors_always_included_ignoring_accents_and_min_score():
     t = topic(query="quantum", authors=["boglarka ecsedi", "Kocielnik"], min_score=0.9)
     found = match_topics(papers, [t], NOW)["T"]
     assert {m.paper.title.split(":")[0] for m in found} == {
-        "Risk Under Pressure", "On the Limits of LLM Adaptability",
-        "Rethinking Psychometric Evaluation of LLMs"}
+        "Risk Under Pressure",
+        "On the Limits of LLM Adaptability",
+        "Rethinking Psychometric Evaluation of LLMs",
+    }
     risk = next(m for m in found if m.paper.title.startswith("Risk"))
     assert risk.reasons[0].describe() == "by Boglárka Ecsedi"
 
 
 def test_author_initials_and_surname():
     paper = Paper("x", "t", authors=("Geoffrey E. Hinton",))
-    for name, hit in [("Hinton", True), ("Geoffrey Hinton", True), ("G. Hinton", True),
-                      ("Geoffrey Everest Hinton", True), ("Jeff Hinton", False), ("Geoffrey", True),
-                      ("Hint", False)]:
+    for name, hit in [
+        ("Hinton", True),
+        ("Geoffrey Hinton", True),
+        ("G. Hinton", True),
+        ("Geoffrey Everest Hinton", True),
+        ("Jeff Hinton", False),
+        ("Geoffrey", True),
+        ("Hint", False),
+    ]:
         got = match_topics([paper], [topic(authors=[name])], NOW)["T"]
         assert bool(got) is hit, name
 
@@ -146,9 +160,15 @@ def test_similar_to_finds_examples_in_history_and_explains():
     t = topic(similar_to=[example.id], min_similarity=0.15)
     found = match_topics(fresh, [t], NOW, history=[example])["T"]
     titles = [m.paper.title.split(":")[0] for m in found]
-    llm_systems = {"Keyformer", "Flash-LLM", "NeuPIMs", "LLM.int8()", "PIM-GPT", "LUT-GEMM",
-                   "Efficient Arbitrary Precision Acceleration for Large Language Models on "
-                   "GPU Tensor Cores"}
+    llm_systems = {
+        "Keyformer",
+        "Flash-LLM",
+        "NeuPIMs",
+        "LLM.int8()",
+        "PIM-GPT",
+        "LUT-GEMM",
+        "Efficient Arbitrary Precision Acceleration for Large Language Models on GPU Tensor Cores",
+    }
     assert set(titles[:3]) <= llm_systems
     assert "Less Quantum, More Advantage" not in titles
     assert found[0].reasons[0].kind == "similar"
@@ -165,8 +185,10 @@ def test_similar_to_history_as_a_lookup_function_or_list_agree():
         asked.append(ref)
         return example if ref == example.id else None
 
-    topics = [topic(similar_to=[example.id], min_similarity=0.15),
-              topic("U", similar_to=[example.title.upper()], min_similarity=0.15)]
+    topics = [
+        topic(similar_to=[example.id], min_similarity=0.15),
+        topic("U", similar_to=[example.title.upper()], min_similarity=0.15),
+    ]
     by_list = match_topics(fresh, topics, NOW, history=[*fresh[:5], example])
     by_function = match_topics(fresh, topics[:1], NOW, history=lookup)
     assert asked == [example.id]  # only the named entries are looked up
@@ -182,8 +204,9 @@ def test_similar_to_a_title_in_the_batch_does_not_match_itself():
 
 
 def test_similar_to_unknown_text_is_compared_as_text():
-    found = match_topics(seed_papers(), [topic(similar_to=["quantum algorithms"],
-                                               min_similarity=0.1)], NOW)["T"]
+    found = match_topics(
+        seed_papers(), [topic(similar_to=["quantum algorithms"], min_similarity=0.1)], NOW
+    )["T"]
     assert found and all("uantum" in m.paper.title + m.paper.abstract for m in found)
 
 
@@ -198,6 +221,7 @@ def test_semantic_without_the_extra_is_a_clear_error():
 def _bag_embedder(calls: list[int]):
     """A deterministic stand-in for the sentence model (which needs torch): hashed words.
     It lets the test check the caching and plumbing, not the model."""
+
     def embed(texts):
         calls.append(len(texts))
         out = np.zeros((len(texts), 64), dtype=np.float32)
@@ -205,6 +229,7 @@ def _bag_embedder(calls: list[int]):
             for w in text.lower().split():
                 out[i, sum(map(ord, w)) % 64] += 1
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
     return embed
 
 
@@ -229,12 +254,16 @@ def _m(pid: str, topic_name: str, score: float, authors=()) -> Match:
 
 
 def test_digest_each_paper_once_in_its_best_topic_and_excluded_removed():
-    matches = {"A": [_m("1", "A", 0.9), _m("2", "A", 0.5)],
-               "B": [_m("2", "B", 0.8), _m("3", "B", 0.4), _m("1", "B", 0.9)]}
+    matches = {
+        "A": [_m("1", "A", 0.9), _m("2", "A", 0.5)],
+        "B": [_m("2", "B", 0.8), _m("3", "B", 0.4), _m("1", "B", 0.9)],
+    }
     sub = Subscriber("r@example.org", max_papers=10)
     d = build_digest(ISSUE, sub, matches, ["3"], ["A", "B"])
     assert [(s.topic, [m.paper.id for m in s.matches]) for s in d.sections] == [
-        ("A", ["1"]), ("B", ["2"])]
+        ("A", ["1"]),
+        ("B", ["2"]),
+    ]
     assert d.omitted == 0
 
 
@@ -246,8 +275,10 @@ def test_digest_only_the_subscribers_topics_in_config_order():
 
 
 def test_digest_max_papers_round_robin_and_omitted():
-    matches = {"A": [_m(f"a{i}", "A", 0.9 - i / 100) for i in range(5)],
-               "B": [_m(f"b{i}", "B", 0.1) for i in range(2)]}
+    matches = {
+        "A": [_m(f"a{i}", "A", 0.9 - i / 100) for i in range(5)],
+        "B": [_m(f"b{i}", "B", 0.1) for i in range(2)],
+    }
     d = build_digest(ISSUE, Subscriber("r@example.org", max_papers=4), matches, [], ["A", "B"])
     assert [m.paper.id for m in d.matches] == ["a0", "a1", "b0", "b1"]
     assert d.omitted == 3
@@ -262,8 +293,11 @@ def test_followed_authors_section_first():
     first = d.sections[0]
     assert first.topic == AUTHORS_SECTION
     assert {m.paper.title.split(":")[0] for m in first.matches} == {
-        "On the Limits of LLM Adaptability", "Rethinking Psychometric Evaluation of LLMs",
-        "From 2D Grids to 1D Tokens", "VIA-SD"}
+        "On the Limits of LLM Adaptability",
+        "Rethinking Psychometric Evaluation of LLMs",
+        "From 2D Grids to 1D Tokens",
+        "VIA-SD",
+    }
     assert all(m.reasons[0].kind == "author" for m in first.matches)
     assert len(d.paper_ids) == len(set(d.paper_ids)) == 5
     fusion = next(m for m in first.matches if m.paper.title.startswith("From 2D"))

@@ -31,15 +31,24 @@ EXAMPLE = {
     "inference on GPUs with custom kernels, keeping accuracy.",
 }
 NEW = [
-    {"id": "2402.00001", "title": "Compressing LLM weights to three bits",
-     "abstract": "A post-training method shrinks transformer language models so they run "
-     "faster on commodity hardware with little loss in perplexity."},
-    {"id": "2402.00002", "title": "Coral reef fish populations after bleaching",
-     "abstract": "We survey fish species on tropical reefs in the years after a mass "
-     "bleaching event and find slow recovery."},
-    {"id": "2402.00003", "title": "Medieval trade routes across the Baltic",
-     "abstract": "Archival records reveal how merchants moved grain and timber between "
-     "Hanseatic towns in the fourteenth century."},
+    {
+        "id": "2402.00001",
+        "title": "Compressing LLM weights to three bits",
+        "abstract": "A post-training method shrinks transformer language models so they run "
+        "faster on commodity hardware with little loss in perplexity.",
+    },
+    {
+        "id": "2402.00002",
+        "title": "Coral reef fish populations after bleaching",
+        "abstract": "We survey fish species on tropical reefs in the years after a mass "
+        "bleaching event and find slow recovery.",
+    },
+    {
+        "id": "2402.00003",
+        "title": "Medieval trade routes across the Baltic",
+        "abstract": "Archival records reveal how merchants moved grain and timber between "
+        "Hanseatic towns in the fourteenth century.",
+    },
 ]
 
 

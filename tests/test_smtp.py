@@ -61,7 +61,11 @@ def test_reply_codes_decide_the_outcome(conn, tmp_path):
         plan_rows(conn, [A, B, C, D])
         report, sleeps = run(conn, smtp_config(server.port, tmp_path, max_attempts_per_run=3))
     assert {d.subscriber: d.state for d in report} == {
-        A: "sent", B: "perm-failed", C: "perm-failed", D: "temp-failed"}
+        A: "sent",
+        B: "perm-failed",
+        C: "perm-failed",
+        D: "temp-failed",
+    }
     assert server.handler.ids() == [f"<{deliveries.get(conn, A, '2026-12-01').message_id}>"]
     assert sleeps == [2.0, 2.0, 4.0]  # A once, D twice: backoff doubles
     d = deliveries.get(conn, D, "2026-12-01")
@@ -124,8 +128,14 @@ def test_starttls_with_auth_and_a_trusted_ca(conn, tmp_path, monkeypatch):
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
     with SmtpServer(tls=tls, auth=("digest", "s3cret")) as server:
         plan_rows(conn, [A])
-        config = smtp_config(server.port, tmp_path, security="starttls", ca_file=str(tls.ca_file),
-                             username="digest", password_env=PASSWORD_ENV)
+        config = smtp_config(
+            server.port,
+            tmp_path,
+            security="starttls",
+            ca_file=str(tls.ca_file),
+            username="digest",
+            password_env=PASSWORD_ENV,
+        )
         report, _ = run(conn, config)
     assert [d.state for d in report] == ["sent"]
     assert len(server.messages) == 1
@@ -135,8 +145,9 @@ def test_implicit_tls(conn, tmp_path):
     tls = Tls(tmp_path)
     with SmtpServer(tls=tls, implicit_tls=True) as server:
         plan_rows(conn, [A])
-        report, _ = run(conn, smtp_config(server.port, tmp_path, security="ssl",
-                                          ca_file=str(tls.ca_file)))
+        report, _ = run(
+            conn, smtp_config(server.port, tmp_path, security="ssl", ca_file=str(tls.ca_file))
+        )
     assert [d.state for d in report] == ["sent"]
 
 
@@ -162,8 +173,14 @@ def test_wrong_password_aborts_before_any_row_fails(conn, tmp_path, monkeypatch)
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong")
     with SmtpServer(tls=tls, auth=("digest", "s3cret")) as server:
         plan_rows(conn, [A, B])
-        config = smtp_config(server.port, tmp_path, security="starttls", ca_file=str(tls.ca_file),
-                             username="digest", password_env=PASSWORD_ENV)
+        config = smtp_config(
+            server.port,
+            tmp_path,
+            security="starttls",
+            ca_file=str(tls.ca_file),
+            username="digest",
+            password_env=PASSWORD_ENV,
+        )
         report, _ = run(conn, config)
     assert report.aborted and "535" in report.aborted
     assert list(report) == [] and server.handler.rcpt_calls == 0
@@ -175,8 +192,7 @@ def test_missing_password_variable_is_a_clear_error(conn, tmp_path, monkeypatch)
     monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
     plan_rows(conn, [A])
     with SmtpServer() as server:
-        config = smtp_config(server.port, tmp_path, username="digest",
-                             password_env=PASSWORD_ENV)
+        config = smtp_config(server.port, tmp_path, username="digest", password_env=PASSWORD_ENV)
         report, _ = run(conn, config)
     assert report.aborted and "$TEST_SMTP_PASSWORD" in report.aborted
     assert states(conn) == {A: "planned"}

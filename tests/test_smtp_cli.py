@@ -38,7 +38,8 @@ def write_config(tmp_path, port: int, **smtp) -> str:
 def test_send_test_delivers_a_sample_digest(tmp_path):
     with SmtpServer() as server:
         result = CliRunner().invoke(
-            send_test, ["--to", "Me@Example.org", "--config", write_config(tmp_path, server.port)])
+            send_test, ["--to", "Me@Example.org", "--config", write_config(tmp_path, server.port)]
+        )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("sent a test digest to Me@example.org via 127.0.0.1:")
     [received] = server.messages
@@ -51,8 +52,10 @@ def test_send_test_delivers_a_sample_digest(tmp_path):
 
 def test_send_test_reports_a_refusal_with_json(tmp_path):
     with SmtpServer({"me@example.org": ["550 5.1.1 no such user"]}) as server:
-        result = CliRunner().invoke(send_test, [
-            "--to", "me@example.org", "--json", "--config", write_config(tmp_path, server.port)])
+        result = CliRunner().invoke(
+            send_test,
+            ["--to", "me@example.org", "--json", "--config", write_config(tmp_path, server.port)],
+        )
     assert result.exit_code == 1
     first = json.loads(result.output.splitlines()[0])
     assert first["ok"] is False and first["code"] == 550
@@ -61,7 +64,8 @@ def test_send_test_reports_a_refusal_with_json(tmp_path):
 
 def test_send_test_with_the_server_down_says_what_to_do(tmp_path):
     result = CliRunner().invoke(
-        send_test, ["--to", "me@example.org", "--config", write_config(tmp_path, free_port())])
+        send_test, ["--to", "me@example.org", "--config", write_config(tmp_path, free_port())]
+    )
     assert result.exit_code == 1
     assert "connection refused" in result.output and "hint:" in result.output
 
@@ -93,8 +97,15 @@ def test_unsubscribe_by_token(tmp_path, monkeypatch):
 
 def test_a_bad_token_is_a_usage_error_through_the_real_command(tmp_path):
     config = write_config(tmp_path, 25)
-    result = digest("unsubscribe", "--token", "garbage", "--config", config, cwd=tmp_path,
-                    env={"DIGEST_SECRET": "s3cret"})
+    result = digest(
+        "unsubscribe",
+        "--token",
+        "garbage",
+        "--config",
+        config,
+        cwd=tmp_path,
+        env={"DIGEST_SECRET": "s3cret"},
+    )
     assert result.returncode == 2, result.stderr
     assert "that unsubscribe token is not valid" in result.stderr
     assert "copy the whole link" in result.stderr
@@ -106,7 +117,8 @@ def test_unsubscribing_an_unknown_address_says_it_was_not_a_subscriber(tmp_path)
     assert result.exit_code == 0, result.output
     assert result.output == (
         "nobody@example.org was not a subscriber; added to the suppression list so it is "
-        "never mailed\n")
+        "never mailed\n"
+    )
     conn = state_db(tmp_path / "state.sqlite")
     try:
         assert is_unsubscribed(conn, "nobody@example.org")
@@ -114,7 +126,11 @@ def test_unsubscribing_an_unknown_address_says_it_was_not_a_subscriber(tmp_path)
         conn.close()
     again = CliRunner().invoke(unsubscribe, ["nobody@example.org", "--config", config, "--json"])
     assert json.loads(again.output) == {
-        "email": "nobody@example.org", "new": False, "known": False, "cancelled": 0}
+        "email": "nobody@example.org",
+        "new": False,
+        "known": False,
+        "cancelled": 0,
+    }
 
 
 def test_send_test_without_an_smtp_section_is_a_config_error(tmp_path):
@@ -146,14 +162,18 @@ def test_a_sent_digest_never_links_to_files_on_the_server(tmp_path):
         for archive in (True, False):
             root = tmp_path / str(archive)
             root.mkdir()
-            (root / "config.yaml").write_text(yaml.safe_dump({
-                "topics": [{"name": "All"}],
-                "subscribers": [{"email": "a@example.org", "max_papers": 3}],
-                "output": {"archive": archive},
-                "base_url": None if archive else "https://papers.example.org",
-                "delivery": {"method": "smtp", "from": "d@example.org"},
-                "smtp": {"host": "127.0.0.1", "port": server.port, "security": "none"},
-            }))
+            (root / "config.yaml").write_text(
+                yaml.safe_dump(
+                    {
+                        "topics": [{"name": "All"}],
+                        "subscribers": [{"email": "a@example.org", "max_papers": 3}],
+                        "output": {"archive": archive},
+                        "base_url": None if archive else "https://papers.example.org",
+                        "delivery": {"method": "smtp", "from": "d@example.org"},
+                        "smtp": {"host": "127.0.0.1", "port": server.port, "security": "none"},
+                    }
+                )
+            )
             report = pipeline.run(config_mod.load(root / "config.yaml"), FixedClock(T0))
             assert [d.state for d in report.deliveries] == ["sent"]
             if archive:

@@ -30,7 +30,12 @@ def test_only_confirmed_rows_are_active(conn):
     assert store.confirm(conn, "a@example.org", a.nonce, START) == "confirmed"
     [sub] = store.active(conn)
     assert (sub.email, sub.key, sub.topics, sub.cadence, sub.origin) == (
-        "A@example.org", "a@example.org", ("Vision",), "weekly", "web")
+        "A@example.org",
+        "a@example.org",
+        ("Vision",),
+        "weekly",
+        "web",
+    )
     assert store.unsubscribe(conn, "a@example.org", START)
     assert store.active(conn) == []
 
@@ -91,10 +96,13 @@ def _seed(config):
 
 
 def test_subscribers_lists_config_and_web_with_state(tmp_path, monkeypatch):
-    config = make_config(tmp_path, subscribers=[
-        {"email": "config-reader@example.org", "topics": ["Vision"]},
-        {"email": "kept@example.org", "name": "Kept", "cadence": "weekly"},
-    ])
+    config = make_config(
+        tmp_path,
+        subscribers=[
+            {"email": "config-reader@example.org", "topics": ["Vision"]},
+            {"email": "kept@example.org", "name": "Kept", "cadence": "weekly"},
+        ],
+    )
     (tmp_path / "config.yaml").write_text(
         "title: Test\ntopics: [{name: Vision}, {name: Trending}]\nsubscribers:\n"
         "  - {email: config-reader@example.org, topics: [Vision]}\n"
@@ -106,24 +114,39 @@ def test_subscribers_lists_config_and_web_with_state(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith(
-        "config-reader@example.org  [config] unsubscribed since 2026-03-02 09:00")
+        "config-reader@example.org  [config] unsubscribed since 2026-03-02 09:00"
+    )
     assert lines[1] == "kept@example.org (Kept)  [config] active  weekly: all topics"
-    assert ("web-a@example.org  [web] active since 2026-03-02 07:00 UTC  weekly: Vision, Trending"
-            in lines)
+    assert (
+        "web-a@example.org  [web] active since 2026-03-02 07:00 UTC  weekly: Vision, Trending"
+        in lines
+    )
     assert any(line.startswith("late@example.org  [web] expired") for line in lines)
-    assert any(line.startswith("gone@example.org  [web] unsubscribed since 2026-03-02 08:00")
-               for line in lines)
+    assert any(
+        line.startswith("gone@example.org  [web] unsubscribed since 2026-03-02 08:00")
+        for line in lines
+    )
     assert lines[-1] == "2 active, 1 expired, 1 pending, 2 unsubscribed"
 
     as_csv = CliRunner().invoke(subscribers, ["--config", str(tmp_path / "config.yaml"), "--csv"])
     assert as_csv.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(as_csv.output)))
     assert [r["email"] for r in rows] == [
-        "config-reader@example.org", "kept@example.org", "'=cmd@example.org",
-        "gone@example.org", "late@example.org", "web-a@example.org"]
+        "config-reader@example.org",
+        "kept@example.org",
+        "'=cmd@example.org",
+        "gone@example.org",
+        "late@example.org",
+        "web-a@example.org",
+    ]
     web_a = rows[-1]
     assert (web_a["origin"], web_a["state"], web_a["topics"], web_a["cadence"], web_a["since"]) == (
-        "web", "active", "Vision; Trending", "weekly", "2026-03-02T07:00:00+00:00")
+        "web",
+        "active",
+        "Vision; Trending",
+        "weekly",
+        "2026-03-02T07:00:00+00:00",
+    )
 
 
 def test_serve_refuses_to_start_without_the_secret(tmp_path, monkeypatch):
@@ -164,8 +187,16 @@ def test_serve_on_a_port_in_use_says_so_and_exits_1(tmp_path):
     taken.listen()
     port = taken.getsockname()[1]
     try:
-        result = digest("serve", "--config", "config.yaml", "--port", str(port), cwd=tmp_path,
-                        env={"DIGEST_SECRET": "a-long-enough-test-secret"}, timeout=30)
+        result = digest(
+            "serve",
+            "--config",
+            "config.yaml",
+            "--port",
+            str(port),
+            cwd=tmp_path,
+            env={"DIGEST_SECRET": "a-long-enough-test-secret"},
+            timeout=30,
+        )
     finally:
         taken.close()
     assert result.returncode == 1, result.stderr
@@ -183,8 +214,15 @@ def test_serve_says_serving_once_bound_and_stops_on_sigterm(tmp_path):
 
     (tmp_path / "config.yaml").write_text("title: Test\n")
     port = free_port()
-    proc = Proc("serve", "--config", "config.yaml", "--port", str(port), cwd=tmp_path,
-                extra_env={"DIGEST_SECRET": "a-long-enough-test-secret"})
+    proc = Proc(
+        "serve",
+        "--config",
+        "config.yaml",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        extra_env={"DIGEST_SECRET": "a-long-enough-test-secret"},
+    )
     try:
         line = proc.wait_for("serving")
         assert f"http://127.0.0.1:{port}" in line

@@ -16,13 +16,19 @@ from digest.analyze import Vocab
 def _texts(seed: int, n: int) -> list[str]:
     rng = random.Random(seed)
     letters = "abcdefghijklmnopqrstuvwxyz"
-    words = ["".join(rng.choice(letters) for _ in range(rng.choice((1, 3, 7, 8, 9, 16, 17,
-                                                                      40, 48, 49, 70))))
-             for _ in range(3000)]
+    words = [
+        "".join(
+            rng.choice(letters) for _ in range(rng.choice((1, 3, 7, 8, 9, 16, 17, 40, 48, 49, 70)))
+        )
+        for _ in range(3000)
+    ]
     words += ["Zoë", "naïve", "Straße", "東京", "fine-tuning", "3.14", "GPT-4o"]
-    return ["" if i % 17 == 0 else
-            " ".join(rng.choice(words) for _ in range(rng.randint(1, 60))) + rng.choice(".,; ")
-            for i in range(n)]
+    return [
+        ""
+        if i % 17 == 0
+        else " ".join(rng.choice(words) for _ in range(rng.randint(1, 60))) + rng.choice(".,; ")
+        for i in range(n)
+    ]
 
 
 def _same(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

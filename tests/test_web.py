@@ -49,8 +49,13 @@ def client(config, clock):
 
 def subscribe(client, email="new@example.org", topics=("Vision",), cadence="weekly", **extra):
     page = client.get("/")
-    data = {"csrf_token": csrf_token(page.text), "email": email, "topics": list(topics),
-            "cadence": cadence, **extra}
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "email": email,
+        "topics": list(topics),
+        "cadence": cadence,
+        **extra,
+    }
     return client.post("/subscribe", data=data)
 
 
@@ -128,9 +133,12 @@ def test_user_templates_override_pages_file_by_file(tmp_path, clock):
 
 
 def test_every_page_escapes_text(tmp_path, clock):
-    config = make_config(tmp_path, title="<b>Bold</b> & co",
-                         topics=[{"name": '<script>alert("x")</script>'}],
-                         subscribers=[])
+    config = make_config(
+        tmp_path,
+        title="<b>Bold</b> & co",
+        topics=[{"name": '<script>alert("x")</script>'}],
+        subscribers=[],
+    )
     with TestClient(create_app(config, secret=SECRET, clock=clock)) as c:
         html = c.get("/").text
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -242,11 +250,16 @@ def test_subscribe_with_a_token_of_another_cookie_is_refused(client, config, clo
     client.cookies.clear()
     r = client.post("/subscribe", data={"csrf_token": token, "email": "new@example.org"})
     assert r.status_code == 403
-    with TestClient(create_app(config, secret=SECRET, clock=clock),
-                    base_url="https://testserver") as other:
+    with TestClient(
+        create_app(config, secret=SECRET, clock=clock), base_url="https://testserver"
+    ) as other:
         other.get("/")
-        assert other.post("/subscribe", data={"csrf_token": token,
-                                               "email": "new@example.org"}).status_code == 403
+        assert (
+            other.post(
+                "/subscribe", data={"csrf_token": token, "email": "new@example.org"}
+            ).status_code
+            == 403
+        )
     assert outbox_messages(config) == []
 
 
@@ -257,8 +270,16 @@ def test_a_csrf_token_expires_after_a_day(client, config, clock):
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize("address", ["", "not-an-address", "a@b", "x" * 300 + "@example.org",
-                                     "a@example.org\r\nBcc: victim@example.org"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "",
+        "not-an-address",
+        "a@b",
+        "x" * 300 + "@example.org",
+        "a@example.org\r\nBcc: victim@example.org",
+    ],
+)
 def test_bad_addresses_are_refused_with_the_form_again(client, config, address):
     r = subscribe(client, address)
     assert r.status_code == 400
@@ -296,7 +317,8 @@ def test_the_answer_does_not_tell_whether_an_address_is_known(client, config):
     ]
     already = outbox_messages(config)[2]
     assert link_in(already, "manage") == (
-        f"https://digest.example.org/manage/{make_token('known@example.org', SECRET)}")
+        f"https://digest.example.org/manage/{make_token('known@example.org', SECRET)}"
+    )
 
 
 def test_a_repeated_subscribe_does_not_change_a_confirmed_subscription(client, config):
@@ -514,8 +536,12 @@ def test_archive_and_feeds_are_served_safely(client, config, tmp_path):
     feed = client.get("/feeds/all.rss.xml")
     assert feed.status_code == 200 and feed.text == "<rss/>"
     assert "frame-ancestors 'none'" in feed.headers["content-security-policy"]
-    for bad in ("/archive/../../secret.txt", "/archive/%2e%2e/%2e%2e/secret.txt",
-                "/feeds/..%2f..%2fsecret.txt", "/archive/link.html"):
+    for bad in (
+        "/archive/../../secret.txt",
+        "/archive/%2e%2e/%2e%2e/secret.txt",
+        "/feeds/..%2f..%2fsecret.txt",
+        "/archive/link.html",
+    ):
         r = client.get(bad)
         assert r.status_code == 404 and "do not serve" not in r.text, bad
 
@@ -541,8 +567,14 @@ def test_the_feeds_folder_has_an_index_page(tmp_path, clock):
         empty = c.get("/feeds/")
         assert empty.status_code == 200 and "no feeds yet" in empty.text
         feeds.mkdir(parents=True)
-        for name in ("all.rss.xml", "all.atom.xml", "vision.rss.xml", "b-odd-b-co.rss.xml",
-                     "<x>.rss.xml", "notes.txt"):
+        for name in (
+            "all.rss.xml",
+            "all.atom.xml",
+            "vision.rss.xml",
+            "b-odd-b-co.rss.xml",
+            "<x>.rss.xml",
+            "notes.txt",
+        ):
             (feeds / name).write_text("<rss/>")
         r = c.get("/feeds/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")

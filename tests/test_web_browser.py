@@ -19,14 +19,22 @@ from tests.support.web_app import SECRET, START, link_in, make_config, outbox_me
 from tests.support.web_server import bound_socket, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 READER = "reader.web@example.org"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium "
-                       "(apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install -y chromium)"
+    ),
 ]
 
 
@@ -81,11 +89,17 @@ def test_subscribe_confirm_manage_unsubscribe_in_a_browser(tmp_path, monkeypatch
             # Confirmed and subscribed: the next run sends to the reader, with the links.
             considered, sent, report = run_digest(config, START + timedelta(days=1))
             assert READER in sent, report.to_dict()
-            eml = next(Path(f) for d in report.sent if d.subscriber == READER for f in d.files
-                       if f.endswith(".eml"))
+            eml = next(
+                Path(f)
+                for d in report.sent
+                if d.subscriber == READER
+                for f in d.files
+                if f.endswith(".eml")
+            )
             digest_mail = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-            unsubscribe = re.search(r"<(http[^>]+/unsubscribe/[^>]+)>",
-                                    digest_mail["List-Unsubscribe"]).group(1)
+            unsubscribe = re.search(
+                r"<(http[^>]+/unsubscribe/[^>]+)>", digest_mail["List-Unsubscribe"]
+            ).group(1)
             assert digest_mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             assert "Efficient LLMs" in digest_mail.get_body(("plain",)).get_content()
 

@@ -19,15 +19,19 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def smtp_config(tmp_path, port):
-    return make_config(tmp_path, delivery={"method": "smtp", "from": "Digest <d@example.org>"},
-                       smtp={"host": "127.0.0.1", "port": port, "security": "none",
-                             "timeout": 5})
+    return make_config(
+        tmp_path,
+        delivery={"method": "smtp", "from": "Digest <d@example.org>"},
+        smtp={"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5},
+    )
 
 
 def post_subscribe(client, address):
     token = csrf_token(client.get("/").text)
-    return client.post("/subscribe", data={"csrf_token": token, "email": address,
-                                           "topics": ["Vision"], "cadence": "daily"})
+    return client.post(
+        "/subscribe",
+        data={"csrf_token": token, "email": address, "topics": ["Vision"], "cadence": "daily"},
+    )
 
 
 def test_confirmation_goes_out_by_smtp(tmp_path):

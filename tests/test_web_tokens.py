@@ -116,15 +116,17 @@ def test_a_digest_carries_opaque_links_that_the_web_app_reads(tmp_path, monkeypa
 def test_confirmation_and_manage_links_the_web_app_mails_are_opaque(tmp_path):
     config = make_config(tmp_path)
     address = "new.reader@example.org"
-    with TestClient(create_app(config, secret=SECRET, clock=make_clock()),
-                    base_url="https://testserver") as client:
+    with TestClient(
+        create_app(config, secret=SECRET, clock=make_clock()), base_url="https://testserver"
+    ) as client:
         page = client.get("/")
         client.post("/subscribe", data={"csrf_token": csrf_token(page.text), "email": address})
         confirm_link = link_in(outbox_messages(config)[0], "confirm")
         assert_opaque(confirm_link.rsplit("/", 1)[1], address)
         confirm_page = client.get(path_of(confirm_link))
-        done = client.post(path_of(confirm_link),
-                           data={"csrf_token": csrf_token(confirm_page.text)})
+        done = client.post(
+            path_of(confirm_link), data={"csrf_token": csrf_token(confirm_page.text)}
+        )
         assert done.status_code == 200 and "You are subscribed" in done.text
         manage = re.search(r'href="(/manage/[^"]+)"', done.text).group(1)
         assert_opaque(manage.rsplit("/", 1)[1], address)
@@ -144,10 +146,17 @@ def test_unsubscribe_command_reads_opaque_tokens_and_a_bad_one_is_a_usage_error(
 
     monkeypatch.setenv("DIGEST_SECRET", SECRET)
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({
-        "title": "Test Digest", "base_url": "https://digest.example.org",
-        "topics": [{"name": "Vision"}], "subscribers": [{"email": ADDRESS}],
-    }), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "title": "Test Digest",
+                "base_url": "https://digest.example.org",
+                "topics": [{"name": "Vision"}],
+                "subscribers": [{"email": ADDRESS}],
+            }
+        ),
+        encoding="utf-8",
+    )
     conn = open_db(load(path).state_path)
     try:
         token = issue_token(conn, ADDRESS, SECRET, START)

@@ -1,8 +1,8 @@
 """A progress line for long sends: `\\r`-rewritten counts on stderr, only on a terminal.
 
-    bar = Progress(total=len(deliveries.pending(conn)), enabled=not json_output)
-    report = deliver_pending(conn, outbox, clock, progress=bar)
-    bar.close()
+bar = Progress(total=len(deliveries.pending(conn)), enabled=not json_output)
+report = deliver_pending(conn, outbox, clock, progress=bar)
+bar.close()
 """
 
 from __future__ import annotations

@@ -86,8 +86,10 @@ class SmtpOutbox:
     ) -> None:
         smtp = config.smtp
         if smtp is None:
-            raise BatchAbort("there is no smtp section in the config",
-                             hint="add smtp: host, port, security, username, password_env")
+            raise BatchAbort(
+                "there is no smtp section in the config",
+                hint="add smtp: host, port, security, username, password_env",
+            )
         self.settings = smtp
         self.host, self.port, self.security = smtp.host, smtp.effective_port, smtp.security
         self.sender = smtp.from_ or config.delivery.from_
@@ -120,7 +122,8 @@ class SmtpOutbox:
         if password is None:
             raise BatchAbort(
                 f"smtp.username is set but no password was found for {self._where()}",
-                hint=f"export the password in ${s.password_env}" if s.password_env
+                hint=f"export the password in ${s.password_env}"
+                if s.password_env
                 else "set smtp.password_env to the name of the variable holding the password",
             )
         return password
@@ -154,8 +157,10 @@ class SmtpOutbox:
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
             _quietly_close(client)
-            raise BatchAbort(f"{self._where()}: {exc}",
-                             hint="the server offers no AUTH here; check smtp.security") from None
+            raise BatchAbort(
+                f"{self._where()}: {exc}",
+                hint="the server offers no AUTH here; check smtp.security",
+            ) from None
         except ssl.SSLCertVerificationError as exc:
             _quietly_close(client)
             raise BatchAbort(
@@ -164,9 +169,10 @@ class SmtpOutbox:
             ) from None
         except ConnectionRefusedError:
             _quietly_close(client)
-            raise BatchAbort(f"cannot connect to {self._where()}: connection refused",
-                             hint="is the mail server running? check smtp.host and smtp.port"
-                             ) from None
+            raise BatchAbort(
+                f"cannot connect to {self._where()}: connection refused",
+                hint="is the mail server running? check smtp.host and smtp.port",
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             _quietly_close(client)
             raise BatchAbort(
@@ -180,8 +186,13 @@ class SmtpOutbox:
     def _greet(self) -> _Client:
         s = self.settings
         if self.security == "ssl":
-            return _SSLClient(self.host, self.port, local_hostname=s.helo, timeout=s.timeout,
-                              context=self._context)  # type: ignore[return-value]
+            return _SSLClient(
+                self.host,
+                self.port,
+                local_hostname=s.helo,
+                timeout=s.timeout,
+                context=self._context,
+            )  # type: ignore[return-value]
         return _Client(self.host, self.port, local_hostname=s.helo, timeout=s.timeout)
 
     def _acquire(self) -> _Client:
@@ -259,17 +270,16 @@ class SmtpOutbox:
             # have sent MAIL already: reset, or the next message gets "503 nested MAIL".
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 client.rset()
-            return SendOutcome(
-                ok=False, permanent=True, detail=f"cannot send to {to!r}: {exc}"
-            )
+            return SendOutcome(ok=False, permanent=True, detail=f"cannot send to {to!r}: {exc}")
         if to not in refused:
             fault("after_smtp_250")
             return SendOutcome(ok=True, detail=f"accepted by {self.host}", code=250)
         code, text = refused[to]
         listed = tuple((a, c, _text(t)) for a, (c, t) in refused.items())
         outcome = _coded(code, f"recipient refused: {code} {_text(text)}")
-        return SendOutcome(ok=False, permanent=outcome.permanent, detail=outcome.detail,
-                           code=code, refused=listed)
+        return SendOutcome(
+            ok=False, permanent=outcome.permanent, detail=outcome.detail, code=code, refused=listed
+        )
 
 
 def _coded(code: int, detail: str) -> SendOutcome:

@@ -141,16 +141,18 @@ class EmailRenderer:
                 continue
             entries = [self._entry(m) for m in s.matches]
             cards = [self._email_card(e) for e in entries]
-            sections.append({
-                "topic": view.one_line(s.topic),
-                "slug": self.slugs.get(s.topic) or view.slugify(s.topic),
-                "count": len(entries),
-                "cards": cards,
-                # all of them, joined: one value to print instead of a loop over 15 (each
-                # printed value costs an escape() call that copies the Markup)
-                "cards_html": Markup("".join(cards)),  # noqa: S704 - cards are Markup
-                "matches": [e.view for e in entries],
-            })
+            sections.append(
+                {
+                    "topic": view.one_line(s.topic),
+                    "slug": self.slugs.get(s.topic) or view.slugify(s.topic),
+                    "count": len(entries),
+                    "cards": cards,
+                    # all of them, joined: one value to print instead of a loop over 15 (each
+                    # printed value costs an escape() call that copies the Markup)
+                    "cards_html": Markup("".join(cards)),  # noqa: S704 - cards are Markup
+                    "matches": [e.view for e in entries],
+                }
+            )
         n_papers = sum(len(s.matches) for s in digest.sections)
         summary = view.summary_line(n_papers, len(sections))
         first = [mv for sec in sections for mv in sec["matches"][:3]][:3]

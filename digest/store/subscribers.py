@@ -120,9 +120,7 @@ def all_rows(conn: sqlite3.Connection) -> list[WebSubscriber]:
 
 def active(conn: sqlite3.Connection) -> list[Subscriber]:
     """Confirmed, still-subscribed web subscribers: the only ones a digest goes to."""
-    rows = conn.execute(
-        "SELECT * FROM web_subscribers WHERE state = 'confirmed' ORDER BY email"
-    )
+    rows = conn.execute("SELECT * FROM web_subscribers WHERE state = 'confirmed' ORDER BY email")
     return [_row(r).to_subscriber() for r in rows]
 
 

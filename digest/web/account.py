@@ -86,9 +86,13 @@ async def manage(request: Request) -> Response:
         st.csrf.check(request, form.get(csrf_mod.FIELD))
         if acct.status != "web":
             raise HTTPException(
-                409, "These settings cannot be changed here: "
-                + ("they are kept in the digest's config.yaml; ask its administrator."
-                   if acct.status == "config" else "there is no active subscription."),
+                409,
+                "These settings cannot be changed here: "
+                + (
+                    "they are kept in the digest's config.yaml; ask its administrator."
+                    if acct.status == "config"
+                    else "there is no active subscription."
+                ),
             )
         choice = read_choice(form, st.config)
         errors = dict(choice.errors)
@@ -97,21 +101,34 @@ async def manage(request: Request) -> Response:
             acct = Account(acct.email, "web", choice.topics, choice.cadence)
             notice = "Your settings are saved."
     if acct.status == "unknown":
-        return message_page(request, "No subscription for this address",
-                            "This address is not subscribed. You can subscribe on the home page.",
-                            status=404)
+        return message_page(
+            request,
+            "No subscription for this address",
+            "This address is not subscribed. You can subscribe on the home page.",
+            status=404,
+        )
     if acct.status in ("unsubscribed", "pending"):
-        heading = ("You are unsubscribed" if acct.status == "unsubscribed"
-                   else "Your subscription is not confirmed yet")
-        detail = ("No digest is sent to this address. You can subscribe again on the home page."
-                  if acct.status == "unsubscribed" else
-                  "Open the link in the confirmation email to start receiving the digest.")
+        heading = (
+            "You are unsubscribed"
+            if acct.status == "unsubscribed"
+            else "Your subscription is not confirmed yet"
+        )
+        detail = (
+            "No digest is sent to this address. You can subscribe again on the home page."
+            if acct.status == "unsubscribed"
+            else "Open the link in the confirmation email to start receiving the digest."
+        )
         return message_page(request, heading, detail)
     return form_page(
-        request, "manage.html", status=400 if errors else 200, account=acct,
+        request,
+        "manage.html",
+        status=400 if errors else 200,
+        account=acct,
         all_topics=[(t.name, t.description) for t in st.config.topics],
-        action=f"/manage/{token}", unsubscribe_action=f"/unsubscribe/{token}",
-        notice=notice, errors=errors,
+        action=f"/manage/{token}",
+        unsubscribe_action=f"/unsubscribe/{token}",
+        notice=notice,
+        errors=errors,
     )
 
 
@@ -133,7 +150,8 @@ async def unsubscribe(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     if form.get("List-Unsubscribe") != ONE_CLICK:
         raise HTTPException(
-            400, "An unsubscribe request must carry List-Unsubscribe=One-Click (RFC 8058). "
+            400,
+            "An unsubscribe request must carry List-Unsubscribe=One-Click (RFC 8058). "
             "Use the button on this page.",
         )
     await run_in_threadpool(_unsubscribe, st, email)
@@ -155,7 +173,8 @@ def _unsubscribe(st: WebState, email: str) -> None:
 
 def _done(request: Request) -> Response:
     return message_page(
-        request, "You are unsubscribed",
+        request,
+        "You are unsubscribed",
         f"No more digests of {web(request).config.title} will be sent to this address. "
         "Changed your mind? You can subscribe again on the home page.",
     )

@@ -114,7 +114,7 @@ def create_app(
 
     secret = check_secret(secret, config.web.secret_env)
     clock = clock or system_clock()
-    public = (public_url or config.base_url or f"http://{config.web.host}:{config.web.port}")
+    public = public_url or config.base_url or f"http://{config.web.host}:{config.web.port}"
     public = public.rstrip("/")
     state = WebState(
         config=config,
@@ -136,10 +136,12 @@ def create_app(
         *account.routes(),
         *feed_pages.routes(),
         # StaticFiles refuses paths that leave its folder and symlinks pointing out of it.
-        Mount("/archive", app=OutputFiles(directory=archive, html=True, check_dir=False),
-              name="archive"),
-        Mount("/feeds", app=feed_pages.FeedFiles(directory=feeds, check_dir=False),
-              name="feeds"),
+        Mount(
+            "/archive",
+            app=OutputFiles(directory=archive, html=True, check_dir=False),
+            name="archive",
+        ),
+        Mount("/feeds", app=feed_pages.FeedFiles(directory=feeds, check_dir=False), name="feeds"),
     ]
     app = Starlette(
         routes=routes,
@@ -172,18 +174,25 @@ def web(request: Request) -> WebState:
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
     from starlette.responses import HTMLResponse
 
-    html = web(request).templates.page("message.html", heading=title, detail=detail,
-                                       status=status, links=[("Home page", "/")])
+    html = web(request).templates.page(
+        "message.html", heading=title, detail=detail, status=status, links=[("Home page", "/")]
+    )
     return HTMLResponse(html, status_code=status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    titles = {404: "Page not found", 405: "Method not allowed", 413: "Request too large",
-              429: "Too many requests"}
+    titles = {
+        404: "Page not found",
+        405: "Method not allowed",
+        413: "Request too large",
+        429: "Too many requests",
+    }
     title = titles.get(exc.status_code, "Something went wrong")
-    detail = exc.detail if exc.status_code not in (404, 405) else (
-        "There is nothing at this address. Check the link, or start from the home page."
+    detail = (
+        exc.detail
+        if exc.status_code not in (404, 405)
+        else ("There is nothing at this address. Check the link, or start from the home page.")
     )
     response = error_page(request, exc.status_code, title, str(detail))
     if exc.headers:

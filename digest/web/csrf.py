@@ -51,8 +51,13 @@ class Csrf:
         if value is None:
             return
         response.set_cookie(
-            COOKIE, value, max_age=int(MAX_AGE.total_seconds()) * 30, path="/",
-            httponly=True, samesite="strict", secure=self.secure_cookie,
+            COOKIE,
+            value,
+            max_age=int(MAX_AGE.total_seconds()) * 30,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=self.secure_cookie,
         )
 
     def check(self, request: Request, form_token: object) -> None:

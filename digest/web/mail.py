@@ -58,9 +58,18 @@ class SmtpMailer:
 
         now = self.clock.now()
         row = LedgerRow(
-            subscriber=to_addr, issue_id=f"web-{kind}", state="sending", method="smtp",
-            message_id="", paper_ids=(), message=message, attempts=0, last_error=None,
-            created_at=now, updated_at=now, next_attempt_at=None,
+            subscriber=to_addr,
+            issue_id=f"web-{kind}",
+            state="sending",
+            method="smtp",
+            message_id="",
+            paper_ids=(),
+            message=message,
+            attempts=0,
+            last_error=None,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=None,
         )
         try:
             outbox = SmtpOutbox(self.config, self.clock)

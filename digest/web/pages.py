@@ -48,10 +48,18 @@ def form_page(request: Request, name: str, status: int = 200, **context) -> Resp
     return response
 
 
-def message_page(request: Request, heading: str, detail: str, status: int = 200,
-                 links: list[tuple[str, str]] | None = None) -> Response:
+def message_page(
+    request: Request,
+    heading: str,
+    detail: str,
+    status: int = 200,
+    links: list[tuple[str, str]] | None = None,
+) -> Response:
     html = web(request).templates.page(
-        "message.html", heading=heading, detail=detail, status=status,
+        "message.html",
+        heading=heading,
+        detail=detail,
+        status=status,
         links=links if links is not None else [("Home page", "/")],
     )
     return HTMLResponse(html, status_code=status)
@@ -75,8 +83,13 @@ def _hours(value: float) -> str:
 
 async def home(request: Request) -> Response:
     st = web(request)
-    return form_page(request, "home.html", **_home_context(st), errors={},
-                     values={"email": "", "topics": (), "cadence": "daily"})
+    return form_page(
+        request,
+        "home.html",
+        **_home_context(st),
+        errors={},
+        values={"email": "", "topics": (), "cadence": "daily"},
+    )
 
 
 async def subscribe(request: Request) -> Response:
@@ -87,7 +100,8 @@ async def subscribe(request: Request) -> Response:
     retry = st.client_limit.hit(client)
     if retry is not None:
         raise HTTPException(
-            429, "Too many subscribe requests from your network. Try again in an hour.",
+            429,
+            "Too many subscribe requests from your network. Try again in an hour.",
             headers={"Retry-After": str(int(retry))},
         )
     address, address_error = read_address(form)
@@ -96,20 +110,27 @@ async def subscribe(request: Request) -> Response:
     if address_error:
         errors["email"] = address_error
     if errors:
-        return form_page(request, "home.html", status=400, **_home_context(st), errors=errors,
-                         values={"email": address, "topics": choice.topics,
-                                 "cadence": choice.cadence})
+        return form_page(
+            request,
+            "home.html",
+            status=400,
+            **_home_context(st),
+            errors=errors,
+            values={"email": address, "topics": choice.topics, "cadence": choice.cadence},
+        )
     try:
         await run_in_threadpool(_subscribe, st, address, choice.topics, choice.cadence)
     except MailError:
         return message_page(
-            request, "We could not send the email",
+            request,
+            "We could not send the email",
             "The mail server did not accept the message just now. Please try again later.",
             status=503,
         )
     # The same answer whether or not the address is known: what differs goes by email.
     return message_page(
-        request, "Check your inbox",
+        request,
+        "Check your inbox",
         f"If {address} can be subscribed, an email is on its way to it. Open the link it "
         f"contains within {_hours(st.config.web.confirm_hours)} to confirm. "
         "If you are already subscribed, the email says so and links to your settings.",
@@ -134,10 +155,13 @@ def _subscribe(st: WebState, address: str, topics: tuple[str, ...], cadence: str
                 store.unsubscribe(conn, key, now)  # opted out elsewhere (CLI, mailto)
             row = store.request(conn, address, topics, cadence, now)  # type: ignore[arg-type]
             token = st.confirm_tokens.make(row.nonce)
-            kind, context = "confirm", {
-                "link": f"{st.public_url}/confirm/{token}",
-                "hours": _hours(st.config.web.confirm_hours),
-            }
+            kind, context = (
+                "confirm",
+                {
+                    "link": f"{st.public_url}/confirm/{token}",
+                    "hours": _hours(st.config.web.confirm_hours),
+                },
+            )
     message = compose(st.config, st.templates, st.clock, address, kind, **context)
     st.mailer.send(address, message, kind)
 
@@ -193,22 +217,21 @@ def _confirmed_page(request: Request, manage: str, already: bool) -> Response:
         "Your subscription is confirmed: the next digest will come to your inbox. "
         "Every digest links to your settings, where you can change topics or unsubscribe."
     )
-    return message_page(request, heading, detail,
-                        links=[("Change your topics", manage), ("Home page", "/")])
+    return message_page(
+        request, heading, detail, links=[("Change your topics", manage), ("Home page", "/")]
+    )
 
 
 async def stylesheet(request: Request) -> Response:
     css = web(request).templates.raw("style.css")
-    return Response(css, media_type="text/css",
-                    headers={"Cache-Control": "public, max-age=3600"})
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
 
 async def healthz(request: Request) -> Response:
     st = web(request)
     ok = await run_in_threadpool(_db_opens, st)
     body = {"status": "ok" if ok else "error", "db": "ok" if ok else "cannot open the state"}
-    return JSONResponse(body, status_code=200 if ok else 503,
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 
 def _db_opens(st: WebState) -> bool:

@@ -40,9 +40,14 @@ def message_for(address: str, issue_id: str = "2026-12-01", title: str = "Papers
 def plan_rows(conn, addresses, issue_id: str = "2026-12-01", at: datetime = T0) -> None:
     for i, address in enumerate(addresses):
         deliveries.plan(
-            conn, subscriber=address, issue_id=issue_id, method="smtp",
+            conn,
+            subscriber=address,
+            issue_id=issue_id,
+            method="smtp",
             message_id=make_message_id(address, issue_id, "example.org"),
-            paper_ids=(f"arxiv:2612.{i:05d}",), message=message_for(address, issue_id), at=at,
+            paper_ids=(f"arxiv:2612.{i:05d}",),
+            message=message_for(address, issue_id),
+            at=at,
         )
 
 

@@ -65,15 +65,19 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        got = Received(envelope.mail_from, list(envelope.rcpt_tos),
-                       bytes(envelope.original_content), tuple(session.peer or ()))
+        got = Received(
+            envelope.mail_from,
+            list(envelope.rcpt_tos),
+            bytes(envelope.original_content),
+            tuple(session.peer or ()),
+        )
         reply = getattr(session, "pending_reply", None)
         self.arrived.append(got)
         if reply == "DROP":
             server.transport.close()
             return "250 never seen"
         if reply and reply.startswith("DATA:"):
-            return reply[len("DATA:"):]
+            return reply[len("DATA:") :]
         self.messages.append(got)
         return "250 2.0.0 queued"
 
@@ -119,9 +123,12 @@ class SmtpServer:
         self.handler = Handler(script={k.lower(): v for k, v in (script or {}).items()})
         kwargs = {}
         if auth:
+
             def authenticator(server, session, envelope, mechanism, data):
-                ok = isinstance(data, LoginPassword) and (
-                    data.login.decode(), data.password.decode()) == auth
+                ok = (
+                    isinstance(data, LoginPassword)
+                    and (data.login.decode(), data.password.decode()) == auth
+                )
                 # handled=False: aiosmtpd itself answers 535 on failure.
                 return AuthResult(success=ok, handled=False)
 
@@ -130,8 +137,9 @@ class SmtpServer:
             kwargs["tls_context"] = tls.server_context()
         if implicit_tls and tls:
             kwargs["ssl_context"] = tls.server_context()
-        self.controller = _Controller(self.handler, hostname="127.0.0.1", port=port,
-                                      ready_timeout=10, **kwargs)
+        self.controller = _Controller(
+            self.handler, hostname="127.0.0.1", port=port, ready_timeout=10, **kwargs
+        )
 
     @property
     def port(self) -> int:

@@ -16,9 +16,11 @@ from digest.config import Config, parse
 SECRET = "test-secret-0123456789abcdef"  # noqa: S105 (a test key)
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 TOPICS = [
-    {"name": "Efficient LLMs",
-     "query": '"large language model" OR LLM OR inference OR quantization',
-     "description": "Smaller, faster language models"},
+    {
+        "name": "Efficient LLMs",
+        "query": '"large language model" OR LLM OR inference OR quantization',
+        "description": "Smaller, faster language models",
+    },
     {"name": "Vision", "query": "image OR vision OR visual OR video"},
     {"name": "Trending"},
 ]
