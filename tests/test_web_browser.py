@@ -15,25 +15,16 @@ import pytest
 from digest import pipeline
 from digest.clock import FixedClock
 from digest.web import create_app
+from tests.support.render_browser import ARGS, chromium_path
 from tests.support.web_app import SECRET, START, link_in, make_config, outbox_messages
 from tests.support.web_server import bound_socket, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 READER = "reader.web@example.org"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install -y chromium)"
+        chromium_path() is None, reason="needs Chromium (apt-get install -y chromium)"
     ),
 ]
 
@@ -55,7 +46,7 @@ def test_subscribe_confirm_manage_unsubscribe_in_a_browser(tmp_path, monkeypatch
     app = create_app(config, secret=SECRET, clock=clock)
 
     with serving(app, sock) as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
             page.goto(base + "/")
