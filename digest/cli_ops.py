@@ -330,7 +330,9 @@ def _smtp_check(config: Any, clock: Any) -> Check:
 # --------------------------------------------------------------------------- preview
 @click.command("preview")
 @config_option
-@click.option("--subscriber", "email", default=None, help="Whose digest (default: the first active subscriber).")
+@click.option(
+    "--subscriber", "email", default=None, help="Whose digest (default: the first active one)."
+)
 @click.option("--no-serve", is_flag=True, help="Only write the HTML file and print its path.")
 @click.option(
     "--port",

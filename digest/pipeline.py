@@ -167,7 +167,7 @@ def _select_render_deliver(
     # ... and each due subscriber's digest, one at a time (memory stays flat however many
     # readers). Each is planned in the ledger with its exact bytes BEFORE anything is sent:
     # a crash from here on is resumed by the next run with the same message.
-    in_digests: dict[str, set[str]] = {}  # topic -> papers shown or left out in a digest
+    listed: dict[tuple[str, str], Match] = {}  # papers shown or cut ("and N more")
     for subscriber in due:
         digest = digest_for(
             config, conn, subscriber, issue, topic_matches, now, report, pool, matched_ids
@@ -178,23 +178,20 @@ def _select_render_deliver(
             config, conn, renderer, digest, issue, now, out_dir, preview=dry_run
         )
         for m in (*digest.matches, *digest.left_out):
-            in_digests.setdefault(m.topic, set()).add(m.paper.id)
+            listed.setdefault((m.topic, m.paper.id), m)
     # ... then the archive page, the emails' web version: the fresh papers and every paper a
-    # digest of this issue showed or cut ("and N more"), including older ones a reader had
-    # not received yet. (Followed-author sections are personal: not published.)
+    # digest of this issue showed or cut, including older ones a reader had not received
+    # yet, accumulated over the issue's runs (an email of this morning keeps its page).
+    # Followed-author sections are personal: not published.
     if config.output.archive:
         from digest.store import issues
 
-        for name, matches in topic_matches.items():
-            in_digests.setdefault(name, set()).update(
-                m.paper.id for m in matches if m.paper.id in fresh_ids
-            )
-        issues.add(conn, issue.id, in_digests)  # earlier runs of this issue count too
-        listed = issues.papers_of(conn, issue.id)
-        page = {
-            name: [m for m in matches if m.paper.id in listed.get(name, ())]
-            for name, matches in topic_matches.items()
-        }
+        for matches in fresh.values():
+            for m in matches:
+                listed.setdefault((m.topic, m.paper.id), m)
+        names = [t.name for t in config.topics]
+        issues.add(conn, issue.id, (m for (topic, _), m in listed.items() if topic in names))
+        page = issues.page(conn, issue.id, names)
         report.files += map(str, renderer.write_archive(conn, issue, page, out_dir))
 
     # 4. deliver every pending digest: this run's, and any a crash or failure left behind.
@@ -273,8 +270,10 @@ def fetch(config: Config, clock: Clock, conn: sqlite3.Connection, report: RunRep
     return list(pool.values()), fresh_ids
 
 
-def make_issue(config: Config, now: datetime) -> Issue:
-    local = now.astimezone(config.zone)
+def make_issue(config: Config, now: datetime, timezone: str | None = None) -> Issue:
+    from zoneinfo import ZoneInfo
+
+    local = now.astimezone(ZoneInfo(timezone) if timezone else config.zone)
     return Issue(
         id=local.date().isoformat(),
         date=local.date(),
@@ -350,7 +349,10 @@ def digest_for(
     period = cadence.period_key(subscriber, now, config.timezone)
     candidates = [p.id for p in pool] if subscriber.authors else matched_ids
     exclude = ledger.sent_among(conn, key, candidates) | deliveries.pending_paper_ids(conn, key)
-    personal = Issue(id=period, date=issue.date, generated_at=issue.generated_at, title=issue.title)
+    # The reader's own date: a Tokyo reader's Tuesday digest says Tuesday, whatever the
+    # config timezone's date is (their web version is still the run's archive page).
+    local = make_issue(config, now, subscriber.timezone)
+    personal = Issue(id=period, date=local.date, generated_at=now, title=local.title)
     topic_order = [t.name for t in config.topics]
     limits = {t.name: t.max_papers for t in config.topics}
     digest = select.build_digest(

@@ -324,3 +324,44 @@ def test_json_logs_carry_fatal_errors_too(tmp_path):
     assert result.returncode == 1
     line = json.loads(result.stderr.strip().splitlines()[-1])
     assert "cannot be used" in line["message"] and line["hint"]
+
+
+def test_a_later_run_never_drops_what_an_earlier_email_of_the_issue_listed(tmp_path):
+    """u's email links to today's page; a later run today (with a different pool) must not
+    drop u's paper from it."""
+    papers = [{"id": f"2411.0000{i}", "title": f"{c} diffusion", "abstract": "diffusion"}
+              for i, c in ((1, "A"), (2, "B"))]
+    config = {
+        "sources": [{"name": "mine", "type": "file", "path": "papers.jsonl"}],
+        "topics": [{"name": "T", "query": "diffusion"}],
+        "selection": {"lookback_days": 1},
+        "subscribers": [{"email": "u@example.org", "max_papers": 1}],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "papers.jsonl").write_text("".join(json.dumps(p) + "\n" for p in papers))
+    assert digest("run", cwd=tmp_path, now="2024-11-03T02:00:00+00:00").returncode == 0
+    assert digest("run", cwd=tmp_path, now="2024-11-04T01:00:00+00:00").returncode == 0
+    (tmp_path / "papers.jsonl").write_text(
+        json.dumps({"id": "2411.00003", "title": "C diffusion", "abstract": "diffusion"}) + "\n"
+    )
+    config["subscribers"].append({"email": "v@example.org"})
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    assert digest("run", cwd=tmp_path, now="2024-11-04T03:00:00+00:00").returncode == 0
+    page = (tmp_path / "out" / "archive" / "2024-11-04.html").read_text()
+    assert "B diffusion" in page and "C diffusion" in page
+
+
+def test_a_paper_first_known_by_its_link_is_not_sent_again_under_its_arxiv_id(tmp_path):
+    config = {
+        "sources": [{"name": "f", "type": "file", "path": "papers.jsonl"}],
+        "topics": [{"name": "T", "query": "diffusion"}],
+        "subscribers": [{"email": "a@example.org"}],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    post = {"id": "https://example.org/post/3", "title": "Three diffusion", "abstract": "diffusion"}
+    (tmp_path / "papers.jsonl").write_text(json.dumps(post) + "\n")
+    assert report(digest("run", "--json", cwd=tmp_path))["selected"]["a@example.org"] == 1
+    later = {**post, "id": "arxiv:2411.03333", "url": "https://example.org/post/3"}
+    (tmp_path / "papers.jsonl").write_text(json.dumps(later) + "\n")
+    data = report(digest("run", "--json", cwd=tmp_path, now="2026-12-02T07:00:00+00:00"))
+    assert data["deliveries"] == [] and data["selected"]["a@example.org"] == 0

@@ -70,3 +70,15 @@ def test_weekly_only_runs_leave_daily_readers_alone(tmp_path):
     report = pipeline.run(config, Clock(lambda: start), cadences=("weekly",))
     assert [d.subscriber for d in report.sent] == ["w@example.org"]
     assert "not part of this run" in report.skipped["d@example.org"]
+
+
+def test_a_reader_in_another_timezone_sees_their_own_date(tmp_path):
+    config = write_config(
+        tmp_path, timezone="UTC", subscribers=[{"email": "t@example.org", "timezone": "Asia/Tokyo"}]
+    )
+    papers(tmp_path, 1)
+    at = datetime(2024, 11, 11, 16, tzinfo=UTC)  # Monday in UTC, 01:00 Tuesday in Tokyo
+    report = pipeline.run(config, Clock(lambda: at))
+    assert [d.issue_id for d in report.sent] == ["2024-11-12"]
+    text = (tmp_path / "out" / "mail" / "2024-11-12" / "t@example.org.txt").read_text()
+    assert "Tuesday, November 12, 2024" in text and "Monday" not in text

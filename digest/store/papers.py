@@ -118,6 +118,11 @@ def resolve_ids(conn: sqlite3.Connection, papers: Sequence[Paper]) -> list[Paper
             row = conn.execute(
                 "SELECT data FROM papers WHERE doi = ? LIMIT 1", (paper.doi.lower(),)
             ).fetchone()
+        if row is None and paper.url:
+            # Known before by its link alone (a feed entry), now with a better id.
+            row = conn.execute(
+                "SELECT data FROM papers WHERE id = ?", (f"url:{paper.url}",)
+            ).fetchone()
         if row is None:
             # Titles only identify a paper when one side has nothing better (a title id).
             row = conn.execute(
