@@ -329,8 +329,10 @@ def test_json_logs_carry_fatal_errors_too(tmp_path):
 def test_a_later_run_never_drops_what_an_earlier_email_of_the_issue_listed(tmp_path):
     """u's email links to today's page; a later run today (with a different pool) must not
     drop u's paper from it."""
-    papers = [{"id": f"2411.0000{i}", "title": f"{c} diffusion", "abstract": "diffusion"}
-              for i, c in ((1, "A"), (2, "B"))]
+    papers = [
+        {"id": f"2411.0000{i}", "title": f"{c} diffusion", "abstract": "diffusion"}
+        for i, c in ((1, "A"), (2, "B"))
+    ]
     config = {
         "sources": [{"name": "mine", "type": "file", "path": "papers.jsonl"}],
         "topics": [{"name": "T", "query": "diffusion"}],
