@@ -143,15 +143,10 @@ def outbox_direct(root: Path, port: int, messages, connections: int) -> float:
     return seconds
 
 
-def deliver(root: Path, port: int, messages, connections: int, synchronous: str | None = None):
-    from digest.clock import FixedClock
-    from digest.deliver import deliver_pending
-    from digest.deliver.smtp import SmtpOutbox
+def plan_all(conn, messages) -> None:
+    """The ledger as the pipeline leaves it: one planned row (with its bytes) per message."""
     from digest.store import deliveries
-    from digest.store.db import open_db
 
-    folder = Path(tempfile.mkdtemp(dir=root))
-    conn = open_db(folder / "state.sqlite")
     for to, data in messages:
         deliveries.plan(
             conn,
@@ -163,6 +158,17 @@ def deliver(root: Path, port: int, messages, connections: int, synchronous: str 
             message=data,
             at=AT,
         )
+
+
+def deliver(root: Path, port: int, messages, connections: int, synchronous: str | None = None):
+    from digest.clock import FixedClock
+    from digest.deliver import deliver_pending
+    from digest.deliver.smtp import SmtpOutbox
+    from digest.store.db import open_db
+
+    folder = Path(tempfile.mkdtemp(dir=root))
+    conn = open_db(folder / "state.sqlite")
+    plan_all(conn, messages)
     if synchronous:
         conn.execute(f"PRAGMA synchronous={synchronous}")
     box = SmtpOutbox(_config(root, port, connections), FixedClock(AT))
@@ -197,17 +203,7 @@ def ledger_only(root: Path, messages) -> tuple[float, float]:
     from digest.store.db import open_db
 
     conn = open_db(Path(tempfile.mkdtemp(dir=root)) / "state.sqlite")
-    for to, data in messages:
-        deliveries.plan(
-            conn,
-            subscriber=to,
-            issue_id="2026-12-01",
-            method="smtp",
-            message_id=f"id-{to}",
-            paper_ids=("a", "b"),
-            message=data,
-            at=AT,
-        )
+    plan_all(conn, messages)
     t0 = time.perf_counter()
     deliveries.pending(conn, with_message=False)
     load = time.perf_counter() - t0

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from digest.config import Config
+from digest.message import sender_domain
 from digest.models import Digest, Issue, Links, Subscriber
 
 
@@ -85,7 +86,7 @@ def compose_and_plan(
         to_name=sub.name,
         # Namespaced by the list, so two digests of different lists never share an id.
         message_id=make_message_id(
-            f"{list_ident(config)}\x00{sub.key}", digest.issue.id, _domain(config.sender)
+            f"{list_ident(config)}\x00{sub.key}", digest.issue.id, sender_domain(config.sender)
         ),
         date=now,
         list_id=list_id(config),
@@ -137,11 +138,6 @@ def _address(sender: str) -> str:
     return parseaddr(sender)[1] or sender
 
 
-def _domain(sender: str) -> str:
-    address = _address(sender)
-    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
-
-
 def list_ident(config: Config) -> str:
     """The List-Id identifier (RFC 2919): `list.id`, else derived from the title."""
     import re
@@ -150,7 +146,7 @@ def list_ident(config: Config) -> str:
     if configured:
         return configured.rpartition("<")[2].rstrip(">").strip()
     slug = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-")[:60] or "digest"
-    return f"{slug}.{_domain(config.sender)}"
+    return f"{slug}.{sender_domain(config.sender)}"
 
 
 def list_id(config: Config) -> str:

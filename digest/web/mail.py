@@ -16,7 +16,7 @@ from digest.config import Config
 from digest.deliver.disk import file_stem
 from digest.errors import DeliveryError
 from digest.fsutil import atomic_write
-from digest.message import Envelope, build_message
+from digest.message import Envelope, build_message, sender_domain
 from digest.web.templating import WebTemplates
 
 
@@ -90,13 +90,6 @@ def make_mailer(config: Config, clock: Clock) -> Mailer:
     return DiskMailer(outbox_dir(config), clock)
 
 
-def _domain(sender: str) -> str:
-    from email.utils import parseaddr
-
-    address = parseaddr(sender)[1]
-    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
-
-
 def compose(
     config: Config, templates: WebTemplates, clock: Clock, to_addr: str, kind: str, **context
 ) -> bytes:
@@ -111,7 +104,7 @@ def compose(
         sender=config.sender,
         to_addr=to_addr,
         to_name="",
-        message_id=make_msgid(domain=_domain(config.sender))[1:-1],
+        message_id=make_msgid(domain=sender_domain(config.sender))[1:-1],
         date=clock.now(),
         reply_to=config.delivery.reply_to,
     )
